@@ -1,0 +1,3 @@
+from stablelearn.cli import main
+
+raise SystemExit(main())
