@@ -1,0 +1,18 @@
+"""Paper-agnostic machinery: experiments and claims, seeding, executors (local, Ray),
+resumable sweeps, run folders and reports. Nothing here knows about any paper."""
+
+from stablelearn.runtime.executors import Executor, LocalExecutor, RayExecutor, call_seeded, get_executor
+from stablelearn.runtime.experiment import Claim, Context, Experiment, Result, Table
+from stablelearn.runtime.registry import experiments, get_experiment, register, unregister
+from stablelearn.runtime.report import render_report
+from stablelearn.runtime.runfolder import load_results, run_experiment
+from stablelearn.runtime.seeding import config_hash, seed_everything, seed_from
+from stablelearn.runtime.sweep import cell_key, sweep
+
+__all__ = [
+    "Claim", "Context", "Experiment", "Result", "Table",
+    "Executor", "LocalExecutor", "RayExecutor", "get_executor", "call_seeded",
+    "experiments", "get_experiment", "register", "unregister",
+    "run_experiment", "load_results", "render_report",
+    "config_hash", "seed_everything", "seed_from", "sweep", "cell_key",
+]

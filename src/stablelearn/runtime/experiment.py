@@ -1,0 +1,158 @@
+"""What an experiment is and what it returns: claims, tables, figures.
+
+An :class:`Experiment` names a reproduction, its ``quick`` and ``full`` configurations and the
+function that runs it. The function receives a :class:`Context` and returns a :class:`Result`.
+A :class:`Claim` records one statement of a paper, the criterion it was checked by, what was
+measured and whether it holds; claims that do not hold are reported as such.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+__all__ = ["Claim", "Table", "Result", "Experiment", "Context"]
+
+
+@dataclass
+class Claim:
+    """One claim of a paper, checked against a measurement.
+
+    ``holds`` must be computed from the measured numbers by ``criterion``, never typed in.
+    """
+
+    statement: str
+    criterion: str
+    measured: str
+    holds: bool
+    details: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.holds, bool):
+            # numpy.bool_ is accepted and normalised; anything else is a bug in the experiment
+            if type(self.holds).__name__ == "bool_":
+                self.holds = bool(self.holds)
+            else:
+                raise TypeError(f"Claim.holds must be a bool, got {type(self.holds).__name__}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"statement": self.statement, "criterion": self.criterion,
+                "measured": self.measured, "holds": self.holds, "details": self.details}
+
+
+def format_cell(value: Any) -> str:
+    """Format one table entry: floats to 4 significant digits, None and NaN as a dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int,)) or type(value).__name__.startswith("int"):
+        return str(value)
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return str(value).replace("|", "\\|").replace("\n", " ")
+    if math.isnan(f):
+        return "–"
+    return f"{f:.4g}"
+
+
+@dataclass
+class Table:
+    """A titled table; rows are lists aligned with ``columns``."""
+
+    title: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    caption: str = ""
+
+    def __post_init__(self) -> None:
+        for i, row in enumerate(self.rows):
+            if len(row) != len(self.columns):
+                raise ValueError(f"Table {self.title!r}: row {i} has {len(row)} entries, "
+                                 f"expected {len(self.columns)} (columns={list(self.columns)})")
+
+    def to_markdown(self) -> str:
+        head = "| " + " | ".join(map(str, self.columns)) + " |"
+        sep = "|" + "---|" * len(self.columns)
+        body = ["| " + " | ".join(format_cell(v) for v in row) + " |" for row in self.rows]
+        lines = [f"**{self.title}**", "", head, sep, *body]
+        if self.caption:
+            lines += ["", self.caption]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "columns": list(self.columns),
+                "rows": [[to_jsonable(v) for v in row] for row in self.rows], "caption": self.caption}
+
+
+@dataclass
+class Result:
+    """What an experiment's ``run`` returns."""
+
+    claims: list[Claim] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)  # name -> matplotlib Figure
+    notes: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Experiment:
+    """A registered reproduction: ``run(ctx) -> Result`` with a quick and a full configuration."""
+
+    name: str
+    description: str
+    run: Callable[["Context"], Result]
+    quick: Mapping[str, Any]
+    full: Mapping[str, Any]
+    expected_time: Mapping[str, str] = field(default_factory=dict)
+
+    def config(self, profile: str) -> dict[str, Any]:
+        if profile not in ("quick", "full"):
+            raise ValueError(f"profile must be 'quick' or 'full', got {profile!r}")
+        return dict(self.quick if profile == "quick" else self.full)
+
+
+@dataclass
+class Context:
+    """What a running experiment may use: its configuration, its folder and the cell executor.
+
+    ``map(fn, cells, desc=...)`` runs ``fn`` on each cell (a JSON-serialisable dict) through the
+    run's executor, storing each finished cell under ``dir / "cells"`` so that a re-run resumes.
+    """
+
+    config: dict[str, Any]
+    profile: str = "quick"
+    seed: int = 0
+    dir: Path = field(default_factory=lambda: Path("."))
+    executor: Any = None
+    fresh: bool = False
+    progress: bool | None = None
+
+    def map(self, fn: Callable[[dict], Any], cells: Sequence[dict], desc: str | None = None) -> list:
+        from stablelearn.runtime.sweep import sweep
+
+        return sweep(fn, cells, executor=self.executor, cache_dir=self.dir / "cells",
+                     fresh=self.fresh, desc=desc, progress=self.progress)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/torch scalars and arrays (recursively) to plain JSON types; NaN/inf to None."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (str, bool)) or obj is None:
+        return obj
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "tolist"):  # numpy arrays and scalars, torch tensors
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    return str(obj)

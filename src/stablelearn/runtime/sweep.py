@@ -1,0 +1,77 @@
+"""Resumable sweeps: each finished cell is written as soon as it finishes, keyed by a hash of
+(function, cell); a re-run with the same cache folder computes only the missing cells.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from stablelearn.runtime.executors import Executor, LocalExecutor
+from stablelearn.runtime.seeding import config_hash
+
+__all__ = ["sweep", "cell_key"]
+
+
+def cell_key(fn: Callable, cell: Any) -> str:
+    """The cache key of ``fn(cell)``: a hash of the function's qualified name and the cell."""
+    name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+    return config_hash({"fn": name, "cell": cell})[:20]
+
+
+def _write_atomic(path: Path, value: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def sweep(fn: Callable[[dict], Any], cells: Sequence[dict], *, executor: Executor | None = None,
+          cache_dir: str | os.PathLike | None = None, fresh: bool = False, desc: str | None = None,
+          progress: bool | None = None) -> list:
+    """``[fn(cell) for cell in cells]`` through ``executor``, resumable through ``cache_dir``.
+
+    Parameters
+    ----------
+    fn : a module-level function of one JSON-serialisable dict (picklable for process pools and Ray).
+    cells : the configurations; each cell is seeded from its own content (see ``call_seeded``).
+    executor : defaults to in-process :class:`LocalExecutor`.
+    cache_dir : where finished cells are kept (``<key>.pkl``); ``None`` keeps nothing.
+    fresh : ignore (and overwrite) finished cells.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    cells = list(cells)
+    executor = executor or LocalExecutor()
+    keys = [cell_key(fn, c) for c in cells]  # also validates that cells are JSON-serialisable
+    out: list[Any] = [None] * len(cells)
+    todo = list(range(len(cells)))
+    folder = Path(cache_dir) if cache_dir is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not fresh:
+            todo = []
+            for i, key in enumerate(keys):
+                path = folder / f"{key}.pkl"
+                try:
+                    with open(path, "rb") as fh:
+                        out[i] = pickle.load(fh)
+                except (FileNotFoundError, EOFError, pickle.UnpicklingError):
+                    todo.append(i)
+    if not todo:
+        return out
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(cells), initial=len(cells) - len(todo), desc=desc, leave=False,
+              disable=None if progress is None else not progress) as bar:
+        for j, value in executor.imap(fn, [cells[i] for i in todo]):
+            i = todo[j]
+            out[i] = value
+            if folder is not None:
+                _write_atomic(folder / f"{keys[i]}.pkl", value)
+            bar.update(1)
+    return out
