@@ -1,0 +1,270 @@
+"""Full-order FOSLS on scikit-fem: the region-affine quadratic functional shared by all problems.
+
+Every problem of the paper (spec section 2) has a FOSLS functional that is a quadratic in the FE
+vector ``x`` whose coefficients depend on a piecewise-constant coefficient ``theta`` (one value per
+region; a region is a set of elements: 17 regions for heat conduction, one per element for Darcy
+and elasticity)::
+
+    J(x; theta) = x^T K(theta) x - 2 F(theta)^T x + c0,
+    K(theta) = K_0 + sum_j sum_T phi_j(theta_T) K_{j,T},   F likewise,
+
+where ``phi_j`` are fixed scalar maps (``theta`` and ``theta**2`` for diffusion, ``1/E`` and ``E``
+for elasticity). :class:`FOSLSProblem` stores the element-local matrices of every term once, so the
+full-order assembly (spec 2c) and the reduced affine/element-wise split (spec 6c, in
+:mod:`stablelearn.rbno.reduced`) use the same data. Essential boundary conditions are imposed
+through a lift ``x_L`` (spec 6c: L2 projection of the boundary data on the boundary dofs, interior
+zero), never through penalties.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from skfem import Basis, BilinearForm, FacetBasis, LinearForm, condense
+from tqdm.auto import tqdm
+
+
+@dataclass
+class Term:
+    """One parameter-dependent family: ``phi(theta_T) * (bilinear, linear)`` on every element T."""
+
+    phi: Callable[[np.ndarray], np.ndarray]
+    bilinear: BilinearForm
+    linear: LinearForm | None = None
+
+
+@dataclass
+class Solution:
+    """A full-order FE field (flux/stress and primal unknown) of a :class:`FOSLSProblem`.
+
+    Attributes
+    ----------
+    problem : the problem that produced it.
+    mu : the parameter vector.
+    x : full FE coefficient vector (lift included), length ``problem.ndofs``.
+    functional : the FOSLS value ``J(x; mu)`` (spec 2a), the squared a-posteriori estimator.
+    """
+
+    problem: "FOSLSProblem"
+    mu: np.ndarray
+    x: np.ndarray
+    functional: float
+
+    def evaluate_u(self, points: np.ndarray) -> np.ndarray:
+        """Primal unknown at ``points`` (shape (2, N)); returns (N,) or (2, N) for vector u."""
+        return self.problem.evaluate(self.x, points, "u")
+
+    def evaluate_sigma(self, points: np.ndarray) -> np.ndarray:
+        """Flux/stress at ``points`` (shape (2, N)); returns (2, N) or (2, 2, N) for stress."""
+        return self.problem.evaluate(self.x, points, "sigma")
+
+    @property
+    def estimate(self) -> float:
+        """sqrt(J): the FOSLS error estimator w.r.t. the exact PDE solution (spec section 4)."""
+        return float(np.sqrt(max(self.functional, 0.0)))
+
+
+@dataclass
+class _LocalData:
+    K0: sp.csr_matrix
+    F0: np.ndarray
+    c0: float
+    K: list = field(default_factory=list)  # (n_elem, n_loc, n_loc) per term
+    F: list = field(default_factory=list)  # (n_elem, n_loc) or None per term
+
+
+def spd_solve(A: sp.spmatrix, b: np.ndarray) -> np.ndarray:
+    """Sparse direct solve of a symmetric positive definite system (SuperLU, symmetric mode)."""
+    lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                   options={"SymmetricMode": True})
+    return lu.solve(b)
+
+
+class FOSLSProblem:
+    """Base class of a parametrised FOSLS problem on a scikit-fem mesh (spec sections 1-2).
+
+    Subclasses set, in ``__init__``, ``mesh``, ``element``, ``intorder``, ``regions`` (region label
+    per element), ``n_regions``, ``param_dim`` and call :meth:`_setup` with the parameter-free forms,
+    the terms, the essential dofs and the boundary data. They implement :meth:`theta`
+    (parameter -> region coefficient values), :meth:`sample` and :meth:`_product_forms`.
+    """
+
+    mesh = None
+    element = None
+    intorder: int = 4
+    regions: np.ndarray
+    n_regions: int
+    param_dim: int
+    sigma_names: Sequence[str] = ()
+    u_names: Sequence[str] = ()
+
+    # ---------------------------------------------------------------- set-up
+    def _setup(
+        self,
+        K0: BilinearForm,
+        F0: LinearForm,
+        c0: float,
+        terms: Sequence[Term],
+        essential: np.ndarray,
+        lift: np.ndarray,
+    ) -> None:
+        self.basis = Basis(self.mesh, self.element, intorder=self.intorder)
+        self.terms = list(terms)
+        self.essential = np.asarray(essential, dtype=np.int64)
+        self.interior = self.basis.complement_dofs(self.essential)
+        self.lift = lift
+        coo = K0.coo_data(self.basis)
+        self._coo = coo
+        local = _LocalData(K0=coo.tocsr(), F0=F0.assemble(self.basis), c0=float(c0))
+        for t in self.terms:
+            local.K.append(t.bilinear.coo_data(self.basis).tolocal())
+            local.F.append(None if t.linear is None else t.linear.coo_data(self.basis).tolocal())
+        self._local = local
+        self._product_cache: dict = {}
+
+    def _boundary_lift(self, parts: Sequence[tuple[Sequence[str], BilinearForm, LinearForm, np.ndarray]]) -> np.ndarray:
+        """L2 projection of boundary data onto the given boundary dofs (spec 6c); interior zero.
+
+        ``parts``: (boundary names, facet mass form, facet load form, dof indices) per data set.
+        """
+        x = np.zeros(self.basis.N)
+        for names, mass, load, dofs in parts:
+            facets = np.concatenate([self.mesh.boundaries[n] for n in names])
+            fb = FacetBasis(self.mesh, self.element, facets=facets, intorder=self.intorder + 2)
+            M = mass.assemble(fb).tocsr()[dofs][:, dofs]
+            r = load.assemble(fb)[dofs]
+            if np.linalg.norm(r) > 0:
+                x[dofs] = spla.spsolve(M.tocsc(), r)
+        return x
+
+    # ---------------------------------------------------------------- parameters
+    def theta(self, mu: np.ndarray) -> np.ndarray:
+        """Region coefficient values, shape (n, n_regions), for parameters ``mu`` (n, param_dim)."""
+        raise NotImplementedError
+
+    def sample(self, n: int, seed: int | np.random.Generator = 0) -> np.ndarray:
+        """``n`` i.i.d. parameter draws, shape (n, param_dim)."""
+        raise NotImplementedError
+
+    def check_mu(self, mu, name: str = "mu") -> np.ndarray:
+        """Validate parameters: finite, last axis ``param_dim``; returns a 2-D float64 array."""
+        arr = np.asarray(mu, dtype=float)
+        single = arr.ndim == 1
+        arr = np.atleast_2d(arr)
+        if arr.ndim != 2 or arr.shape[1] != self.param_dim:
+            raise ValueError(f"{name} must have shape ({self.param_dim},) or (n, {self.param_dim}); got {np.shape(mu)}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must be finite; got NaN or inf")
+        self._check_range(arr, name)
+        return arr[0:1] if single else arr
+
+    def _check_range(self, mu: np.ndarray, name: str) -> None:
+        return None
+
+    # ---------------------------------------------------------------- full-order algebra
+    @property
+    def ndofs(self) -> int:
+        return self.basis.N
+
+    def element_theta(self, mu: np.ndarray) -> np.ndarray:
+        """Coefficient value on every element for one parameter vector, shape (n_elem,)."""
+        return self.theta(self.check_mu(mu))[0][self.regions]
+
+    def assemble(self, mu: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, float]:
+        """``K(mu), F(mu), c0`` of ``J(x) = x^T K x - 2 F^T x + c0`` (spec 2c), from the stored local matrices."""
+        th = self.element_theta(mu)
+        L = self._local
+        loc = sum(t.phi(th)[:, None, None] * Kt for t, Kt in zip(self.terms, L.K))
+        K = L.K0 + self._coo.fromlocal(loc).tocsr()
+        F = L.F0.copy()
+        for t, Ft in zip(self.terms, L.F):
+            if Ft is not None:
+                np.add.at(F, self.basis.element_dofs.T, t.phi(th)[:, None] * Ft)
+        return K, F, L.c0
+
+    def fosls(self, x: np.ndarray, mu: np.ndarray) -> float:
+        """The FOSLS functional value ``J(x; mu)`` at a full FE vector ``x`` (spec 2a/2b)."""
+        x = self._check_x(x)
+        K, F, c0 = self.assemble(mu)
+        return float(x @ (K @ x) - 2 * F @ x + c0)
+
+    def solve(self, mu: np.ndarray) -> Solution:
+        """FE FOSLS minimiser for one parameter: ``K x = F`` with ``x = lift`` on the essential dofs."""
+        mu = self.check_mu(mu)
+        if mu.shape[0] != 1:
+            raise ValueError(f"solve takes one parameter vector; got {mu.shape[0]} (use solve_many)")
+        K, F, c0 = self.assemble(mu)
+        A, b, xI, I = condense(K, F, x=self.lift, D=self.essential)
+        x = self.lift.copy()
+        x[I] = spd_solve(A, b)
+        J = float(x @ (K @ x) - 2 * F @ x + c0)
+        return Solution(self, mu[0], x, J)
+
+    def solve_many(self, mu: np.ndarray, progress: bool = True) -> np.ndarray:
+        """Full FE vectors for every row of ``mu``, shape (n, ndofs)."""
+        mu = self.check_mu(mu)
+        it = tqdm(mu, desc="FE solves", disable=not progress or len(mu) < 20, leave=False)
+        return np.stack([self.solve(m).x for m in it])
+
+    # ---------------------------------------------------------------- norms
+    def _product_forms(self, mu: np.ndarray | None) -> BilinearForm:
+        raise NotImplementedError
+
+    def product(self, mu: np.ndarray | None = None) -> sp.csr_matrix:
+        """Gram matrix ``M_X`` of the X inner product (H(div) x H1; energy-weighted for elasticity)."""
+        key = None if mu is None else tuple(np.asarray(mu, float).ravel())
+        if key not in self._product_cache:
+            self._product_cache[key] = self._product_forms(mu).assemble(self.basis).tocsr()
+        return self._product_cache[key]
+
+    def norm(self, x: np.ndarray, mu: np.ndarray | None = None) -> np.ndarray | float:
+        """X norm of a full FE vector (or of each row of a 2-D array)."""
+        x = self._check_x(x, allow_batch=True)
+        M = self.product(mu)
+        if x.ndim == 1:
+            return float(np.sqrt(max(x @ (M @ x), 0.0)))
+        return np.sqrt(np.maximum(np.einsum("ij,ij->i", x, (M @ x.T).T), 0.0))
+
+    def _check_x(self, x, allow_batch: bool = False) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        ok = x.shape[-1:] == (self.ndofs,) and (x.ndim == 1 or (allow_batch and x.ndim == 2))
+        if not ok:
+            raise ValueError(f"x must be an FE vector of length {self.ndofs}; got shape {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("x must be finite; got NaN or inf")
+        return x
+
+    # ---------------------------------------------------------------- fields
+    def evaluate(self, x: np.ndarray, points: np.ndarray, which: str) -> np.ndarray:
+        """Point values of the ``'u'`` or ``'sigma'`` part of ``x`` at ``points`` (2, N)."""
+        x = self._check_x(x)
+        pts = np.asarray(points, float)
+        if pts.ndim != 2 or pts.shape[0] != 2 or not np.all(np.isfinite(pts)):
+            raise ValueError(f"points must be a finite (2, N) array; got shape {pts.shape}")
+        names = {"u": self.u_names, "sigma": self.sigma_names}.get(which)
+        if names is None:
+            raise ValueError(f"which must be 'u' or 'sigma'; got {which!r}")
+        vals = [self._component_values(x, i, pts) for i in names]
+        if len(vals) == 1:
+            return vals[0][0] if vals[0].shape[0] == 1 else vals[0]
+        return np.stack(vals)
+
+    def vertex_values(self, x: np.ndarray) -> np.ndarray:
+        """All field components at the mesh vertices, shape (n_components, n_vertices) (grid baselines)."""
+        x = self._check_x(x)
+        names = list(self.sigma_names) + list(self.u_names)
+        return np.concatenate([self._component_values(x, i, self.mesh.p, cache=True) for i in names])
+
+    def _component_values(self, x, i, pts, cache=False):
+        sub_x, sub_b = self.basis.split(x)[i]
+        probes = self.__dict__.setdefault("_probes", {})
+        P = probes.get(i) if cache else None
+        if P is None:
+            P = sub_b.probes(pts).tocsr()
+            if cache:
+                probes[i] = P
+        return (P @ sub_x).reshape(-1, pts.shape[1])
