@@ -175,7 +175,7 @@ def get_executor(kind: str = "local", jobs: int | None = None, address: str | No
     if kind == "local":
         if address is not None:
             raise ValueError("address is only used by the 'ray' executor")
-        return LocalExecutor(jobs or 1)
+        return LocalExecutor(1 if jobs is None else jobs)
     if kind == "ray":
         return RayExecutor(address=address, jobs=jobs)
     raise ValueError(f"executor must be 'local' or 'ray', got {kind!r}")
