@@ -1,0 +1,107 @@
+"""Matrix-free symmetric eigensolvers on a ``matvec`` (power iteration, Lanczos) and their result type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+MatVec = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class SpectralEstimate:
+    """One extreme eigenvalue (or singular value) estimate.
+
+    ``value``: the estimate; ``vector``: its (unit) eigen/singular vector, pass it back as ``vector=`` to
+    warm-start the next measurement; ``iterations``: solver iterations; ``converged``: the stopping test
+    was met (see the solver); ``matvecs``: operator applications (HVPs or JVP+VJP pairs) over the whole
+    probe set; ``history``: the estimate after each iteration; ``status``: "converged", "max_iter" or
+    "non-finite" (a NaN/inf operator output ends the solve with this status, never a silent NaN).
+    ``values``/``vectors`` hold all k Ritz pairs when a top-k Lanczos solve produced them.
+    """
+
+    value: float
+    vector: torch.Tensor | None
+    iterations: int
+    converged: bool
+    matvecs: int
+    history: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    status: str = "converged"
+    values: np.ndarray | None = None
+    vectors: torch.Tensor | None = None
+
+
+def _nonfinite(iterations: int, matvecs: int, history: list[float]) -> SpectralEstimate:
+    return SpectralEstimate(float("nan"), None, iterations, False, matvecs, np.asarray(history), "non-finite")
+
+
+def power_iteration(matvec: MatVec, v0: torch.Tensor, *, iters: int, tol: float, shift: float = 0.0) -> SpectralEstimate:
+    """Power iteration on ``A + shift*I`` for a symmetric ``A``; returns the eigenvalue of ``A``.
+
+    Stops when the Rayleigh quotient changes by at most ``tol`` relative (PyHessian's test). Converges to
+    the eigenvalue of largest magnitude of ``A + shift*I``.
+    """
+    v = v0 / v0.norm()
+    lam_prev, history = None, []
+    for it in range(1, iters + 1):
+        w = matvec(v).detach() + shift * v
+        lam = float(v @ w)
+        if not torch.isfinite(w).all() or not np.isfinite(lam):
+            return _nonfinite(it, it, history)
+        history.append(lam - shift)
+        norm = w.norm()
+        if norm == 0:
+            return SpectralEstimate(-shift, v, it, True, it, np.asarray(history))
+        v = w / norm
+        if lam_prev is not None and abs(lam - lam_prev) <= tol * abs(lam):
+            return SpectralEstimate(lam - shift, v, it, True, it, np.asarray(history))
+        lam_prev = lam
+    return SpectralEstimate(history[-1], v, iters, False, iters, np.asarray(history), "max_iter")
+
+
+def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float, which: str = "top") -> SpectralEstimate:
+    """Symmetric Lanczos with full reorthogonalisation for the ``k`` algebraically largest (``"top"``) or
+    smallest (``"bottom"``) eigenvalues.
+
+    Converged when every wanted Ritz pair has residual ``|beta_m s_mi| <= tol * |theta_i|`` (a bound on
+    ``||A y - theta y||``). It keeps all Lanczos vectors (``iters x n`` memory). An invariant subspace
+    (``beta = 0``) ends the solve as converged.
+    """
+    n = v0.numel()
+    iters = min(iters, n)
+    basis = torch.empty(iters, n, dtype=v0.dtype, device=v0.device)
+    alphas, betas, history = [], [], []
+    q = v0 / v0.norm()
+    theta = s = None
+    for m in range(iters):
+        basis[m] = q
+        w = matvec(q).detach()
+        if not torch.isfinite(w).all():
+            return _nonfinite(m + 1, m + 1, history)
+        alpha = float(q @ w)
+        w = w - alpha * q - (betas[-1] * basis[m - 1] if m > 0 else 0.0)
+        for _ in range(2):  # full reorthogonalisation, twice is enough
+            w = w - basis[: m + 1].T @ (basis[: m + 1] @ w)
+        beta = float(w.norm())
+        alphas.append(alpha)
+        t = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
+        theta, s = np.linalg.eigh(t)
+        order = np.argsort(theta)[::-1] if which == "top" else np.argsort(theta)
+        wanted = order[: min(k, m + 1)]
+        history.append(float(theta[wanted[0]]))
+        residuals = np.abs(beta * s[-1, wanted])
+        done = len(wanted) == k and np.all(residuals <= tol * np.maximum(np.abs(theta[wanted]), 1e-300))
+        if done or beta <= 1e-12 * max(abs(alpha), 1e-300) or m + 1 == iters:
+            converged = bool(done or m + 1 == n or beta <= 1e-12 * max(abs(alpha), 1e-300))
+            ritz = torch.as_tensor(s[:, wanted], dtype=v0.dtype, device=v0.device)
+            vecs = (basis[: m + 1].T @ ritz).T
+            return SpectralEstimate(
+                float(theta[wanted[0]]), vecs[0], m + 1, converged, m + 1, np.asarray(history),
+                "converged" if converged else "max_iter", values=theta[wanted].copy(), vectors=vecs,
+            )
+        betas.append(beta)
+        q = w / beta
+    raise AssertionError("unreachable")  # pragma: no cover

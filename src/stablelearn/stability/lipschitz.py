@@ -1,0 +1,223 @@
+"""Feed-forward spectral bound (spec §4.1) and residual CFL margins (spec §4.2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import jvp, vjp
+
+from ._functional import check_model, check_positive_float, check_positive_int, measurement_mode, random_unit
+from .eigen import power_iteration
+from .laws import residual_max_step
+from .spectral import _check_inputs, input_jacobian_norm
+
+__all__ = ["LipschitzBound", "ResidualBlock", "ResidualMargins", "residual_margins", "spectral_norm_bound"]
+
+# Lipschitz constants of parameter-free layers (max |derivative|); spec §2 and §4.1.
+_ACTIVATION_LIP: dict[type, float] = {
+    nn.ReLU: 1.0, nn.Tanh: 1.0, nn.Sigmoid: 0.25, nn.Identity: 1.0, nn.Flatten: 1.0, nn.Dropout: 1.0,
+    nn.Hardtanh: 1.0, nn.ReLU6: 1.0, nn.Softplus: 1.0, nn.Softsign: 1.0, nn.GELU: 1.1289, nn.SiLU: 1.0998,
+    nn.Mish: 1.089, nn.Softmax: 1.0, nn.AvgPool1d: 1.0, nn.AvgPool2d: 1.0, nn.AdaptiveAvgPool1d: 1.0,
+    nn.AdaptiveAvgPool2d: 1.0,
+}
+
+
+@dataclass
+class LipschitzBound:
+    """Product bound ||J_x|| <= prod_l Lip(sigma_l) ||W_l||_2 (spec §4.1) with its looseness.
+
+    ``layers``/``factors``: every executed leaf module and its factor (spectral norm for Linear/Conv,
+    Lipschitz constant for activations, max |gamma|/sqrt(var+eps) for eval-mode BatchNorm);
+    ``cumulative``: the layerwise bounds on ||dh^l/dh^0||; ``chi_ff``: (1/L) log(bound) over the L
+    weighted layers; ``measured``: ||J_x|| on the probe (max over it) when ``x`` was given, and
+    ``looseness = bound / measured``.
+    """
+
+    bound: float
+    layers: list[str]
+    factors: np.ndarray
+    cumulative: np.ndarray
+    chi_ff: float
+    measured: float | None
+    looseness: float | None
+
+
+def _operator_norm(module: nn.Module, inp: torch.Tensor, iters: int, seed: int) -> float:
+    if isinstance(module, nn.Linear):
+        return float(torch.linalg.matrix_norm(module.weight.detach().double(), ord=2))
+    # ConvNd: power iteration on the bias-free convolution of one example and its adjoint (AutoLip).
+    z0 = inp[:1].detach()
+    conv = lambda z: module._conv_forward(z, module.weight.detach(), None)  # noqa: E731
+    _, adjoint = vjp(conv, z0)
+    v0 = random_unit(z0.numel(), seed, z0.dtype, z0.device)
+    est = power_iteration(lambda v: adjoint(conv(v.view_as(z0)))[0].reshape(-1), v0, iters=iters, tol=1e-6)
+    return float(est.value) ** 0.5
+
+
+def _factor(module: nn.Module, inp: torch.Tensor, iters: int, seed: int, extra: dict[type, float]) -> tuple[float, bool]:
+    """(factor, is_weighted_layer) of one leaf module."""
+    if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        return _operator_norm(module, inp, iters, seed), True
+    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+        if module.running_var is None:
+            raise ValueError("spectral_norm_bound: BatchNorm without running statistics has no fixed Lipschitz constant")
+        scale = (module.running_var + module.eps).rsqrt()
+        if module.weight is not None:
+            scale = scale * module.weight.detach().abs()
+        return float(scale.max()), False
+    if isinstance(module, nn.LeakyReLU):
+        return max(1.0, abs(module.negative_slope)), False
+    if isinstance(module, nn.ELU):
+        return max(1.0, module.alpha), False
+    if isinstance(module, (nn.MaxPool1d, nn.MaxPool2d)):
+        if module.stride not in (module.kernel_size, None):
+            raise ValueError("spectral_norm_bound: overlapping max pooling (stride != kernel_size) is not 1-Lipschitz")
+        return 1.0, False
+    for kind, lip in {**_ACTIVATION_LIP, **extra}.items():
+        if isinstance(module, kind):
+            return lip, False
+    raise ValueError(f"spectral_norm_bound: no Lipschitz constant known for {type(module).__name__}; "
+                     "pass lipschitz={ModuleType: constant}")
+
+
+def spectral_norm_bound(
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    iters: int = 100,
+    seed: int = 0,
+    measure: bool = True,
+    lipschitz: dict[type, float] | None = None,
+) -> LipschitzBound:
+    """The certified bound ||J_x|| <= prod_l Lip(sigma_l) ||W_l||_2 for a feed-forward chain (spec §4.1).
+
+    The model runs once on the probe ``x`` (eval mode, spec §7) to record the order of its leaf modules
+    and the input shapes that convolutions need; the model must be a chain (each leaf module consumes the
+    previous one's output), otherwise ``ValueError`` (use ``residual_margins`` for residual nets). The
+    bound holds for every Clarke selection at ReLU kinks (spec §5). ``measure=True`` also measures
+    ||J_x|| by power iteration and reports the looseness (bound / measured).
+    """
+    check_model(model)
+    x = _check_inputs(x)
+    check_positive_int("iters", iters)
+    extra = dict(lipschitz or {})
+    for kind, lip in extra.items():
+        check_positive_float(f"lipschitz[{getattr(kind, '__name__', kind)}]", lip)
+    record: list[tuple[str, nn.Module, torch.Tensor, torch.Tensor]] = []
+    hooks = [
+        mod.register_forward_hook(lambda m, i, o, n=name: record.append((n, m, i[0], o)))
+        for name, mod in model.named_modules()
+        if not list(mod.children())
+    ]
+    try:
+        with measurement_mode(model, "eval"), torch.no_grad():
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    if not record:
+        raise ValueError("spectral_norm_bound: the model ran no leaf modules")
+    for (_, _, _, prev_out), (name, _, inp, _) in zip(record, record[1:]):
+        if inp is not prev_out:
+            raise ValueError(f"spectral_norm_bound: the model is not a feed-forward chain (module {name!r} does not "
+                             "take the previous module's output); use residual_margins for residual blocks")
+    factors, weighted = [], 0
+    for i, (_, mod, inp, _) in enumerate(record):
+        f, is_w = _factor(mod, inp, iters, seed + i, extra)
+        factors.append(f)
+        weighted += is_w
+    factors = np.asarray(factors)
+    cumulative = np.cumprod(factors)
+    bound = float(cumulative[-1])
+    measured = looseness = None
+    if measure:
+        measured = input_jacobian_norm(model, x, iters=iters, tol=1e-6, seed=seed).value
+        looseness = bound / measured if measured > 0 else float("inf")
+    chi = float(np.log(bound) / max(weighted, 1)) if bound > 0 else float("-inf")
+    return LipschitzBound(bound, [r[0] for r in record], factors, cumulative, chi, measured, looseness)
+
+
+class ResidualBlock(nn.Module):
+    """``x -> x + h * branch(x)``: one explicit-Euler step of the depth flow x' = f(x) (spec §1, §4.2)."""
+
+    def __init__(self, branch: nn.Module, h: float = 1.0) -> None:
+        super().__init__()
+        if not isinstance(branch, nn.Module):
+            raise TypeError(f"branch must be an nn.Module, got {type(branch).__name__}")
+        self.branch = branch
+        self.h = check_positive_float("h", h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.h * self.branch(x)
+
+
+@dataclass
+class ResidualMargins:
+    """Per residual block (spec §4.2): step ``h``, ``lipschitz`` = ||J_f|| (max over the probe), ``margin`` =
+    h*||J_f||, ``mu`` = -max_x lambda_max((J_f+J_f^T)/2) (the local dissipativity estimate), ``cfl_step`` =
+    2 mu / L^2 (0 when mu <= 0), ``within`` = h < cfl_step, ``factor`` = sqrt(1 - 2 h mu + h^2 L^2) (the
+    contraction bound of the block's step; < 1 inside the CFL region)."""
+
+    names: list[str]
+    h: np.ndarray
+    lipschitz: np.ndarray
+    margin: np.ndarray
+    mu: np.ndarray
+    cfl_step: np.ndarray
+    within: np.ndarray
+    factor: np.ndarray
+
+
+def _blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    return [(n, m) for n, m in model.named_modules()
+            if isinstance(getattr(m, "branch", None), nn.Module) and isinstance(getattr(m, "h", None), (int, float))]
+
+
+def residual_margins(model: nn.Module, x: torch.Tensor, *, iters: int = 100, tol: float = 1e-5, seed: int = 0,
+                     mode: str = "eval") -> ResidualMargins:
+    """CFL margins of every residual block of ``model`` on the probe ``x`` (spec §4.2, reconstructed [I]).
+
+    A residual block is any submodule with an ``nn.Module`` attribute ``branch`` and a float step ``h``
+    computing ``x + h*branch(x)`` (e.g. ``ResidualBlock``). Block inputs are recorded on one forward pass.
+    mu comes from power iteration on the symmetric part (J+J^T)/2 via jvp+vjp, shifted by ||J|| so that
+    the dominant eigenvalue is the algebraically largest; both are maxima over the probe batch (the
+    Jacobians are block-diagonal across examples).
+    """
+    check_model(model)
+    x = _check_inputs(x)
+    check_positive_int("iters", iters)
+    check_positive_float("tol", tol)
+    blocks = _blocks(model)
+    if not blocks:
+        raise ValueError("residual_margins: model has no residual blocks (modules with .branch and a float .h)")
+    inputs: dict[str, torch.Tensor] = {}
+    hooks = [m.register_forward_pre_hook(lambda mod, i, n=n: inputs.__setitem__(n, i[0].detach())) for n, m in blocks]
+    try:
+        with measurement_mode(model, mode), torch.no_grad():
+            model(x)
+    finally:
+        for hk in hooks:
+            hk.remove()
+    rows = []
+    with measurement_mode(model, mode):
+        for i, (name, block) in enumerate(blocks):
+            z = inputs[name]
+            lip = input_jacobian_norm(block.branch, z, iters=iters, tol=tol, seed=seed + i, mode=mode).value
+            _, adjoint = vjp(block.branch, z)
+
+            def sym(v: torch.Tensor, z=z, adjoint=adjoint, f=block.branch) -> torch.Tensor:
+                v = v.view_as(z)
+                return (0.5 * (jvp(f, (z,), (v,))[1] + adjoint(v)[0])).reshape(-1)
+
+            v0 = random_unit(z.numel(), seed + 1000 + i, z.dtype, z.device)
+            top = power_iteration(sym, v0, iters=iters, tol=tol, shift=lip).value
+            rows.append((name, float(block.h), lip, -top))
+    h = np.array([r[1] for r in rows])
+    lip = np.array([r[2] for r in rows])
+    mu = np.array([r[3] for r in rows])
+    cfl = np.array([residual_max_step(m, l) for m, l in zip(mu, lip)])
+    factor = np.sqrt(np.clip(1 - 2 * h * mu + h**2 * lip**2, 0, None))
+    return ResidualMargins([r[0] for r in rows], h, lip, h * lip, mu, cfl, h < cfl, factor)
