@@ -268,3 +268,26 @@ class FOSLSProblem:
             if cache:
                 probes[i] = P
         return (P @ sub_x).reshape(-1, pts.shape[1])
+
+    # ---------------------------------------------------------------- grid views (baselines, CNN)
+    @property
+    def grid_order(self) -> np.ndarray:
+        """Vertex permutation to a (ny+1, nx+1) row-major image (y rows, x columns)."""
+        p = self.mesh.p
+        return np.lexsort((np.round(p[0], 12), np.round(p[1], 12)))
+
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        p = self.mesh.p
+        return len(np.unique(np.round(p[1], 12))), len(np.unique(np.round(p[0], 12)))
+
+    def coefficient_image(self, mu: np.ndarray) -> np.ndarray:
+        """``log`` of the coefficient averaged to the vertices, as images (n, 1, ny+1, nx+1)."""
+        th = np.log(self.theta(self.check_mu(mu))[:, self.regions])  # (n, n_elem)
+        t = self.mesh.t
+        acc = np.zeros((th.shape[0], self.mesh.p.shape[1]))
+        cnt = np.bincount(t.ravel(), minlength=self.mesh.p.shape[1])
+        for row in t:
+            np.add.at(acc, (slice(None), row), th)
+        img = (acc / cnt)[:, self.grid_order]
+        return img.reshape(th.shape[0], 1, *self.grid_shape)
