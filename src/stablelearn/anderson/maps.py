@@ -1,0 +1,156 @@
+"""Base fixed-point maps (spec section 1), a small prox library and ``estimate_L``.
+
+Conventions: ``grad(x)`` is the gradient of the smooth part phi; a prox is called as
+``prox(v, h) = argmin_z psi(z) + ||z - v||^2 / (2 h)`` and exposes ``value(x) = psi(x)``.
+All functions accept NumPy arrays and torch tensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from . import _backend as B
+
+Array = Any
+
+
+def _check_positive(value: float, name: str) -> float:
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
+def _check_nonneg(value: float, name: str) -> float:
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class L1:
+    """psi(x) = lam * ||x||_1; prox = soft-thresholding at h * lam."""
+
+    lam: float
+
+    def __post_init__(self) -> None:
+        _check_nonneg(self.lam, "lam")
+
+    def __call__(self, v: Array, h: float) -> Array:
+        return B.shrink(v, h * self.lam)
+
+    def value(self, x: Array) -> float:
+        return self.lam * B.abs_sum(x)
+
+
+@dataclass(frozen=True)
+class SquaredL2:
+    """psi(x) = (lam / 2) * ||x||^2; prox = v / (1 + h * lam)."""
+
+    lam: float
+
+    def __post_init__(self) -> None:
+        _check_nonneg(self.lam, "lam")
+
+    def __call__(self, v: Array, h: float) -> Array:
+        return v / (1.0 + h * self.lam)
+
+    def value(self, x: Array) -> float:
+        return 0.5 * self.lam * B.vdot(x, x)
+
+
+@dataclass(frozen=True)
+class ElasticNet:
+    """psi(x) = l1 * ||x||_1 + (l2 / 2) * ||x||^2; prox = shrink(v, h*l1) / (1 + h*l2)."""
+
+    l1: float
+    l2: float
+
+    def __post_init__(self) -> None:
+        _check_nonneg(self.l1, "l1")
+        _check_nonneg(self.l2, "l2")
+
+    def __call__(self, v: Array, h: float) -> Array:
+        return B.shrink(v, h * self.l1) / (1.0 + h * self.l2)
+
+    def value(self, x: Array) -> float:
+        return self.l1 * B.abs_sum(x) + 0.5 * self.l2 * B.vdot(x, x)
+
+
+@dataclass(frozen=True)
+class Box:
+    """psi = indicator of {lower <= x <= upper}; prox = projection (clipping). ``value`` is 0 or inf."""
+
+    lower: float | None = None
+    upper: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.lower is not None and self.upper is not None and self.lower > self.upper:
+            raise ValueError(f"lower must be <= upper, got lower={self.lower}, upper={self.upper}")
+
+    def __call__(self, v: Array, h: float) -> Array:
+        return B.clip(v, self.lower, self.upper)
+
+    def value(self, x: Array) -> float:
+        xs = B.to_host(x)
+        ok = (self.lower is None or xs.min() >= self.lower) and (self.upper is None or xs.max() <= self.upper)
+        return 0.0 if ok else float("inf")
+
+
+def gd_map(grad: Callable[[Array], Array], h: float) -> Callable[[Array], Array]:
+    """Gradient step T(x) = x - h * grad(x) (spec section 1)."""
+    h = _check_positive(h, "h")
+    if not callable(grad):
+        raise TypeError("grad must be callable")
+    return lambda x: x - h * grad(x)
+
+
+def prox_grad_map(grad: Callable[[Array], Array], prox: Callable[[Array, float], Array], h: float) -> Callable[[Array], Array]:
+    """Proximal-gradient (ISTA) step T(x) = prox_{h psi}(x - h * grad(x)) (spec section 1)."""
+    h = _check_positive(h, "h")
+    if not callable(grad) or not callable(prox):
+        raise TypeError("grad and prox must be callable")
+    return lambda x: prox(x - h * grad(x), h)
+
+
+def estimate_L(
+    matvec: Callable[[Array], Array],
+    x0: Array,
+    *,
+    n_iter: int = 200,
+    rtol: float = 1e-8,
+    seed: int | None = 0,
+) -> float:
+    """Largest eigenvalue of a symmetric PSD operator (e.g. the Hessian of phi) by power iteration.
+
+    ``matvec(v)`` applies the operator; ``x0`` only fixes the shape, dtype and backend. For a
+    non-quadratic phi pass a Hessian-vector product at a representative point, and keep a
+    safety margin: power iteration gives a lower bound on the true L.
+    """
+    if not callable(matvec):
+        raise TypeError("matvec must be callable")
+    if int(n_iter) < 1:
+        raise ValueError(f"n_iter must be >= 1, got {n_iter}")
+    x0 = B.as_vector(x0, "x0")
+    v = B.random_like(x0, seed)
+    v = v / B.norm(v)
+    lam = 0.0
+    for _ in range(int(n_iter)):
+        w = matvec(v)
+        if tuple(w.shape) != tuple(v.shape):
+            raise ValueError(f"matvec must return shape {tuple(v.shape)}, got {tuple(w.shape)}")
+        lam_new = B.vdot(v, w)
+        nw = B.norm(w)
+        if not np.isfinite(nw):
+            raise ValueError("matvec returned non-finite values")
+        if nw == 0.0:
+            return 0.0
+        v = w / nw
+        if abs(lam_new - lam) <= rtol * abs(lam_new):
+            return lam_new
+        lam = lam_new
+    return lam
