@@ -114,12 +114,15 @@ def spectral_norm_bound(
     ]
     try:
         with measurement_mode(model, "eval"), torch.no_grad():
-            model(x)
+            out = model(x)
     finally:
         for h in hooks:
             h.remove()
     if not record:
         raise ValueError("spectral_norm_bound: the model ran no leaf modules")
+    if record[0][2] is not x or out is not record[-1][3]:
+        raise ValueError("spectral_norm_bound: the model is not a feed-forward chain of its leaf modules (computation "
+                         "outside them, e.g. a skip connection); use residual_margins for residual blocks")
     for (_, _, _, prev_out), (name, _, inp, _) in zip(record, record[1:]):
         if inp is not prev_out:
             raise ValueError(f"spectral_norm_bound: the model is not a feed-forward chain (module {name!r} does not "
