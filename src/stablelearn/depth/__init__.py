@@ -11,6 +11,7 @@ from .diagnostics import CoordCheck, FeatureUpdates, coord_check, feature_update
 from .models import ResidualMLP, ResNet
 from .parametrize import Parametrized, ResidualBlock, param_groups, parametrize, record_of
 from .schemes import SP, CompleteP, DepthMuP, DepthMuPCorrected, MuP, Parametrization, scheme_from_dict
+from .sweep import LRSweepResult, Optimum, fit_optimum, lr_sweep, train_cell
 from .training import Task, TrainResult, digits_task, make_optimizer, make_task, teacher_task, train
 
 __all__ = [
@@ -18,5 +19,5 @@ __all__ = [
     "ResidualBlock", "ResidualMLP", "ResNet", "parametrize", "param_groups", "record_of", "Parametrized",
     "decoupled", "snapshot", "stream", "feature_updates", "knockouts", "coord_check", "CoordCheck",
     "FeatureUpdates", "Task", "TrainResult", "teacher_task", "digits_task", "make_task", "make_optimizer",
-    "train",
+    "train", "lr_sweep", "LRSweepResult", "Optimum", "fit_optimum", "train_cell",
 ]
