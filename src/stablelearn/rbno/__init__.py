@@ -5,3 +5,13 @@ from .fosls import FOSLSProblem, Solution
 
 __all__ = ["DarcyFlow", "Diffusion", "FOSLSProblem", "HeatConduction", "Solution", "matern_kl",
            "rectangle_mesh"]
+
+from .baselines import FNOBaseline, PCANet, PenalisedReducedFOSLS
+from .metrics import effectivity, fosls_values, relative_error
+from .network import RBNO, Prediction, TrainResult
+from .pod import PODBasis, pod
+from .reduced import ReducedFOSLS, ReducedSystem
+
+__all__ += ["FNOBaseline", "PCANet", "PenalisedReducedFOSLS", "effectivity", "fosls_values",
+            "relative_error", "RBNO", "Prediction", "TrainResult", "PODBasis", "pod", "ReducedFOSLS",
+            "ReducedSystem"]

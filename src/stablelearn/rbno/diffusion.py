@@ -11,7 +11,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 import scipy.linalg as sla
-from skfem import (Basis, BilinearForm, ElementTriP1, ElementTriP2, ElementTriRT2, Functional,
+from skfem import (Basis, BilinearForm, ElementTriP1, ElementTriP2, ElementTriRT2, ElementVector,
+                   Functional,
                    LinearForm, MeshTri)
 from skfem.helpers import div, dot, grad
 
@@ -52,6 +53,7 @@ class Diffusion(FOSLSProblem):
 
     sigma_names = (0,)
     u_names = (1,)
+    vertex_element = ElementVector(ElementTriP1()) * ElementTriP1()
 
     def __init__(self, mesh: MeshTri, regions: np.ndarray, *, dirichlet: Sequence[str],
                  neumann: Sequence[str], u_D: Field, g: Field, f: Field,
@@ -116,8 +118,16 @@ class Diffusion(FOSLSProblem):
         dofs_D = basis.get_dofs(set(dirichlet)).all("u^2")
         dofs_N = basis.get_dofs(set(neumann)).all("u^n^1") if neumann else np.zeros(0, int)
         self.basis = basis
-        lift = self._boundary_lift([(dirichlet, mass_D, load_D, dofs_D)]
-                                   + ([(neumann, mass_N, load_N, dofs_N)] if neumann else []))
+        @Functional
+        def data_D(w):
+            return u_D(w.x) ** 2
+
+        @Functional
+        def data_N(w):
+            return g(w.x) ** 2
+
+        lift = self._boundary_lift([(dirichlet, mass_D, load_D, data_D, dofs_D)]
+                                   + ([(neumann, mass_N, load_N, data_N, dofs_N)] if neumann else []))
         terms = [Term(lambda th: th, k1, l1), Term(lambda th: th ** 2, k2)]
         self._setup(k0, l0, c0.assemble(basis), terms, np.concatenate([dofs_D, dofs_N]), lift)
 
@@ -128,7 +138,10 @@ class Diffusion(FOSLSProblem):
         if np.any(mu <= 0):
             raise ValueError(f"{name}: the coefficient p must be > 0 in every region; got min {mu.min():.3g}")
 
-    def _product_forms(self, mu=None) -> BilinearForm:
+    def _product_forms(self, mu=None, kind: str = "X") -> BilinearForm:
+        if kind == "L":
+            return BilinearForm(lambda s, u, t, v, w: dot(s, t) + u * v)
+
         @BilinearForm
         def mx(s, u, t, v, w):
             return dot(s, t) + div(s) * div(t) + u * v + dot(grad(u), grad(v))

@@ -77,11 +77,10 @@ class _LocalData:
     F: list = field(default_factory=list)  # (n_elem, n_loc) or None per term
 
 
-def spd_solve(A: sp.spmatrix, b: np.ndarray) -> np.ndarray:
-    """Sparse direct solve of a symmetric positive definite system (SuperLU, symmetric mode)."""
-    lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                   options={"SymmetricMode": True})
-    return lu.solve(b)
+def spd_factor(A: sp.spmatrix):
+    """SuperLU factorisation in symmetric mode (SPD FOSLS and Gram matrices)."""
+    return spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                     options={"SymmetricMode": True})
 
 
 class FOSLSProblem:
@@ -117,6 +116,7 @@ class FOSLSProblem:
         self.essential = np.asarray(essential, dtype=np.int64)
         self.interior = self.basis.complement_dofs(self.essential)
         self.lift = lift
+        self.vertex_basis = Basis(self.mesh, self.vertex_element, intorder=self.intorder)
         coo = K0.coo_data(self.basis)
         self._coo = coo
         local = _LocalData(K0=coo.tocsr(), F0=F0.assemble(self.basis), c0=float(c0))
@@ -126,13 +126,27 @@ class FOSLSProblem:
         self._local = local
         self._product_cache: dict = {}
 
+    def boundary_penalty(self) -> tuple[sp.csr_matrix, np.ndarray, float]:
+        """``(M_b, g_b, c_b)`` with ``x^T M_b x - 2 g_b^T x + c_b`` = the L2 boundary misfit
+        ``||u - u_D||^2_{Gamma_D} + ||sigma.n - g||^2_{Gamma_N}`` (penalty baseline, spec 6d 5a)."""
+        M, g, c = sp.csr_matrix((self.ndofs, self.ndofs)), np.zeros(self.ndofs), 0.0
+        for names, mass, load, data2 in self._boundary_parts:
+            facets = np.concatenate([self.mesh.boundaries[n] for n in names])
+            fb = FacetBasis(self.mesh, self.element, facets=facets, intorder=self.intorder + 2)
+            M = M + mass.assemble(fb).tocsr()
+            g = g + load.assemble(fb)
+            c += float(data2.assemble(fb))
+        return M, g, c
+
     def _boundary_lift(self, parts: Sequence[tuple[Sequence[str], BilinearForm, LinearForm, np.ndarray]]) -> np.ndarray:
         """L2 projection of boundary data onto the given boundary dofs (spec 6c); interior zero.
 
-        ``parts``: (boundary names, facet mass form, facet load form, dof indices) per data set.
+        ``parts``: (boundary names, facet mass form, facet load form, squared-data functional,
+        dof indices) per data set.
         """
+        self._boundary_parts = [p[:4] for p in parts]
         x = np.zeros(self.basis.N)
-        for names, mass, load, dofs in parts:
+        for names, mass, load, _, dofs in parts:
             facets = np.concatenate([self.mesh.boundaries[n] for n in names])
             fb = FacetBasis(self.mesh, self.element, facets=facets, intorder=self.intorder + 2)
             M = mass.assemble(fb).tocsr()[dofs][:, dofs]
@@ -200,7 +214,7 @@ class FOSLSProblem:
         K, F, c0 = self.assemble(mu)
         A, b, xI, I = condense(K, F, x=self.lift, D=self.essential)
         x = self.lift.copy()
-        x[I] = spd_solve(A, b)
+        x[I] = spd_factor(A).solve(b)
         J = float(x @ (K @ x) - 2 * F @ x + c0)
         return Solution(self, mu[0], x, J)
 
@@ -211,20 +225,23 @@ class FOSLSProblem:
         return np.stack([self.solve(m).x for m in it])
 
     # ---------------------------------------------------------------- norms
-    def _product_forms(self, mu: np.ndarray | None) -> BilinearForm:
+    def _product_forms(self, mu: np.ndarray | None, kind: str) -> BilinearForm:
         raise NotImplementedError
 
-    def product(self, mu: np.ndarray | None = None) -> sp.csr_matrix:
-        """Gram matrix ``M_X`` of the X inner product (H(div) x H1; energy-weighted for elasticity)."""
-        key = None if mu is None else tuple(np.asarray(mu, float).ravel())
+    def product(self, mu: np.ndarray | None = None, kind: str = "X") -> sp.csr_matrix:
+        """Gram matrix of the ``"X"`` inner product (H(div) x H1; energy-weighted for elasticity,
+        at ``mu`` or the reference parameter) or of ``"L"`` (L2 x L2, spec section 5)."""
+        if kind not in ("X", "L"):
+            raise ValueError(f"kind must be 'X' or 'L'; got {kind!r}")
+        key = (kind, None if mu is None else tuple(np.asarray(mu, float).ravel()))
         if key not in self._product_cache:
-            self._product_cache[key] = self._product_forms(mu).assemble(self.basis).tocsr()
+            self._product_cache[key] = self._product_forms(mu, kind).assemble(self.basis).tocsr()
         return self._product_cache[key]
 
-    def norm(self, x: np.ndarray, mu: np.ndarray | None = None) -> np.ndarray | float:
-        """X norm of a full FE vector (or of each row of a 2-D array)."""
+    def norm(self, x: np.ndarray, mu: np.ndarray | None = None, kind: str = "X") -> np.ndarray | float:
+        """X (or ``kind="L"``: L2 x L2) norm of a full FE vector (or of each row of a 2-D array)."""
         x = self._check_x(x, allow_batch=True)
-        M = self.product(mu)
+        M = self.product(mu, kind)
         if x.ndim == 1:
             return float(np.sqrt(max(x @ (M @ x), 0.0)))
         return np.sqrt(np.maximum(np.einsum("ij,ij->i", x, (M @ x.T).T), 0.0))
@@ -291,3 +308,36 @@ class FOSLSProblem:
             np.add.at(acc, (slice(None), row), th)
         img = (acc / cnt)[:, self.grid_order]
         return img.reshape(th.shape[0], 1, *self.grid_shape)
+
+    def project_vertex_values(self, values: np.ndarray) -> np.ndarray:
+        """FE vector(s) from vertex values of all components (grid models' outputs, spec section 5).
+
+        CG1 interpolation of the vertex values (order of :meth:`vertex_values`), then the X
+        projection onto the FE space with the boundary dofs fixed to the lift, as the paper does.
+        ``values``: (n_components, n_vertices) or (n, n_components, n_vertices).
+        """
+        vals = np.asarray(values, dtype=float)
+        single = vals.ndim == 2
+        vals = vals[None] if single else vals
+        vb = self.vertex_basis
+        idx = self._vertex_dof_index()
+        if vals.shape[1:] != idx.shape or not np.all(np.isfinite(vals)):
+            raise ValueError(f"values must be finite with shape (n, {idx.shape[0]}, {idx.shape[1]}); got {np.shape(values)}")
+        y = np.zeros((vals.shape[0], vb.N))
+        y[:, idx] = vals
+        if "_vertex_mix" not in self.__dict__:
+            self._vertex_mix = self._product_forms(None, "X").assemble(vb, self.basis).tocsr()
+        M, R = self.product(), self._vertex_mix @ y.T
+        out = np.tile(self.lift, (vals.shape[0], 1))
+        A = M[self.interior][:, self.interior].tocsc()
+        rhs = R[self.interior] - (M[self.interior][:, self.essential] @ self.lift[self.essential])[:, None]
+        out[:, self.interior] = spd_factor(A).solve(np.asarray(rhs)).T
+        return out[0] if single else out
+
+    def _vertex_dof_index(self) -> np.ndarray:
+        """(n_components, n_vertices) global dof indices of the vertex basis per component."""
+        rows = []
+        for (sub_x, sub_b), ind in zip(self.vertex_basis.split(np.zeros(self.vertex_basis.N)),
+                                        self.vertex_basis.split_indices()):
+            rows.extend(ind[sub_b.nodal_dofs])
+        return np.array(rows)

@@ -54,18 +54,22 @@ class ReducedFOSLS:
     basis : :class:`~stablelearn.rbno.pod.PODBasis` or an (ndofs, r) array; columns must vanish
         on the problem's essential dofs so every coefficient vector gives a BC-exact field.
     chunk : elements processed at once while projecting the element-local matrices (memory bound).
+    homogeneous : True (the paper's RBNO): ``x = x_L + V c`` with ``V`` zero on the essential dofs.
+        False: ``x = V c`` with no lift and no boundary check (the un-homogenised basis of the
+        non-variationally-correct penalty baseline, spec 6d item 5a).
     """
 
-    def __init__(self, problem: FOSLSProblem, basis: PODBasis | np.ndarray, chunk: int = 256) -> None:
+    def __init__(self, problem: FOSLSProblem, basis: PODBasis | np.ndarray, chunk: int = 256,
+                 homogeneous: bool = True) -> None:
         V = basis.modes if isinstance(basis, PODBasis) else np.asarray(basis, dtype=float)
         if V.ndim != 2 or V.shape[0] != problem.ndofs:
             raise ValueError(f"basis must have shape ({problem.ndofs}, r); got {V.shape}")
         if not np.all(np.isfinite(V)):
             raise ValueError("basis must be finite")
-        if np.abs(V[problem.essential]).max(initial=0.0) > 1e-10 * max(np.abs(V).max(), 1e-300):
+        if homogeneous and np.abs(V[problem.essential]).max(initial=0.0) > 1e-10 * max(np.abs(V).max(), 1e-300):
             raise ValueError("basis columns must vanish on the essential dofs (use snapshot minus lift)")
         self.problem, self.V, self.r = problem, V, V.shape[1]
-        xL = problem.lift
+        self.lift = xL = problem.lift if homogeneous else np.zeros(problem.ndofs)
         L = problem._local
         self._A0 = V.T @ (L.K0 @ V)
         self._b0 = V.T @ (L.F0 - L.K0 @ xL)
@@ -138,7 +142,7 @@ class ReducedFOSLS:
     def decode(self, c) -> np.ndarray:
         """Full FE vector(s) ``x_L + V c``: (ndofs,) for one coefficient vector, else (B, ndofs)."""
         single = np.ndim(c) == 1
-        x = self.problem.lift + self._c(c).detach().numpy() @ self.V.T
+        x = self.lift + self._c(c).detach().numpy() @ self.V.T
         return x[0] if single else x
 
     def solution(self, c, mu) -> Solution:
@@ -150,7 +154,7 @@ class ReducedFOSLS:
     def encode(self, x: np.ndarray) -> np.ndarray:
         """X-orthogonal projection coefficients ``V^T M_X (x - x_L)`` of full vector(s) ``x``."""
         x = self.problem._check_x(x, allow_batch=True)
-        return (self.V.T @ (self._M @ (x - self.problem.lift).T)).T
+        return (self.V.T @ (self._M @ (x - self.lift).T)).T
 
     # ------------------------------------------------------------------ validation
     def _mu(self, mu) -> np.ndarray:
