@@ -253,7 +253,7 @@ class Accelerator:
                 e_cand = self._energy(cand, energy, info)
                 ref = self._energy(Tx if self.guard_ref == "base_step" else x, energy, info)
                 margin = self.sigma * B.norm(r) ** 2 / self.h if self.sigma > 0 else 0.0
-                ok = e_cand <= ref - margin
+                ok = bool(np.isfinite(e_cand) and e_cand <= ref - margin)
                 self._last = (cand, e_cand) if ok else (Tx, ref) if self.guard_ref == "base_step" else None
             if ok:
                 out = cand

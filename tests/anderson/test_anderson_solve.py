@@ -1,0 +1,162 @@
+"""EG-AA guarantees (spec 4.4-4.6, 4.8), backends, statuses and input validation of ``solve``."""
+
+import numpy as np
+import pytest
+import torch
+
+from stablelearn.anderson import Accelerator, solve
+from stablelearn.anderson.accelerator import QRWindow
+from stablelearn.anderson.problems import lasso, logistic, quadratic
+
+
+@pytest.fixture(scope="module")
+def small_lasso():
+    return lasso(40, 80, rho=0.9, seed=1)
+
+
+@pytest.fixture(scope="module")
+def logreg_raw():
+    return logistic("breast_cancer", standardize=False)
+
+
+@pytest.mark.parametrize("kind", ["smooth", "prox"])
+def test_m0_reproduces_gd_and_ista_exactly(kind, small_lasso):
+    p = quadratic(50, 1e3) if kind == "smooth" else small_lasso
+    gd = p.solve("gd", max_iter=200, tol=0.0)
+    for preset in ("faithful", "robust"):
+        eg = p.solve("egaa", m=0, preset=preset, max_iter=200, tol=0.0)
+        assert np.array_equal(eg.x, gd.x)
+        assert np.array_equal(eg.history.F, gd.history.F)
+
+
+def test_egaa_equals_aa_when_guard_and_governor_inactive():
+    p = quadratic(40, 10.0, seed=4)
+    n = 15  # before F stalls at rounding level, where ties F(candidate) ~ F(T x) can trip the guard
+    aa = p.solve("aa", max_iter=n, tol=0.0)
+    eg = p.solve("egaa", preset="robust", max_iter=n, tol=0.0)
+    assert eg.history.accepted.all()  # precondition: the guard never tripped
+    assert np.array_equal(eg.x, aa.x)
+    # the same with the governor: a cap that never binds
+    eg2 = p.solve("egaa", governor="cap", beta_max=1e300, max_iter=n, tol=0.0)
+    assert eg2.history.accepted.all() and np.array_equal(eg2.x, aa.x)
+
+
+@pytest.mark.parametrize("preset", ["faithful", "robust"])
+@pytest.mark.parametrize("which", ["quadratic", "logistic_raw", "lasso"])
+def test_objective_monotone_and_gd_rate(preset, which, small_lasso, logreg_raw):
+    """Spec 4.5: with guard_ref='base_step' and h = 1/L, F(x_{k+1}) <= F(x_k), and under strong
+    convexity F_k - F* <= (1 - mu h)^k (F_0 - F*)."""
+    p = {"quadratic": lambda: quadratic(60, 1e4, seed=2), "logistic_raw": lambda: logreg_raw,
+         "lasso": lambda: small_lasso}[which]()
+    res = p.solve("egaa", preset=preset, max_iter=400, tol=0.0)
+    F = res.history.F
+    slack = 1e-13 * max(1.0, abs(p.F_star))
+    assert np.all(np.diff(F) <= slack)
+    if which == "logistic_raw":  # plain AA diverges here: the guard must have been exercised
+        assert not res.history.accepted.all()
+    if p.mu > 0:
+        k = np.arange(F.size)
+        assert np.all(F - p.F_star <= (1 - p.mu / p.L) ** k * (F[0] - p.F_star) + slack)
+
+
+def test_governor_bound_on_every_accepted_step():
+    """Spec 4.6: beta_bar <= min(beta_max, (a + max(beta_bar_prev, 0)) / (a + 1)) on accepted steps."""
+    p = quadratic(80, 1e4, seed=5)
+    a = 4.0
+    h = p.solve("egaa", preset="faithful", a=a, max_iter=300, tol=0.0).history
+    prev = np.r_[0.0, np.where(h.accepted[:-1], h.beta_bar[:-1], 0.0)]
+    cap = np.minimum(1.0, (a + np.maximum(prev, 0.0)) / (a + 1.0))
+    assert np.all(h.beta_bar[h.accepted] <= cap[h.accepted] + 1e-12)
+    assert np.any(h.beta_bar_raw > cap + 1e-9)  # the governor did bind
+    hc = p.solve("egaa", governor="cap", beta_max=0.5, max_iter=100, tol=0.0).history
+    assert np.all(hc.beta_bar <= 0.5 + 1e-12)
+
+
+def test_non_finite_candidates_never_accepted(monkeypatch):
+    x, Tx = np.zeros(4), np.ones(4)
+    acc = Accelerator(3, governor="none")
+    acc.step(x, Tx)
+    monkeypatch.setattr(QRWindow, "combine", lambda self, g, which="T": np.full(4, np.nan))
+    out = acc.step(Tx, 2 * Tx)  # no energy: still refused
+    assert np.array_equal(out, 2 * Tx) and not acc.info.accepted and acc.info.restarted
+    monkeypatch.undo()
+    acc = Accelerator(3, governor="none")
+    acc.step(x, Tx)
+    out = acc.step(Tx, 1.5 * Tx, energy=lambda y: np.nan if y is not None else 0.0)
+    assert np.array_equal(out, 1.5 * Tx) and not acc.info.accepted
+
+
+def test_accelerator_in_user_loop_matches_solve():
+    p = quadratic(30, 1e3, seed=6)
+    T = lambda x: x - p.grad(x) / p.L
+    acc, x = Accelerator(5), p.x0
+    for _ in range(50):
+        x = acc.step(x, T(x), energy=p.F)
+    res = p.solve("egaa", max_iter=50, tol=0.0)
+    assert np.array_equal(x, res.x)
+    acc.reset()
+    assert acc.memory == 0
+
+
+def test_torch_and_numpy_same_iterates_and_float32():
+    rng = np.random.default_rng(8)
+    Q, _ = np.linalg.qr(rng.standard_normal((50, 50)))
+    A, b = (Q * np.logspace(0, -2, 50)) @ Q.T, rng.standard_normal(50)
+    p = type("P", (), {})()
+    p.solve = lambda method, **kw: solve(np.zeros(50), grad=lambda x: A @ x - b,
+                                         F=lambda x: 0.5 * x @ (A @ x) - b @ x, L=1.0, method=method, **kw)
+    p.L, F_star = 1.0, -0.5 * b @ np.linalg.solve(A, b)
+    p.rel_gap = lambda F: (np.asarray(F) - F_star) / (0.0 - F_star)
+    At, bt = torch.tensor(A), torch.tensor(b)
+    ref = p.solve("egaa", max_iter=60, tol=0.0)  # before rounding-level stagnation
+    res = solve(torch.zeros(50, dtype=torch.float64), grad=lambda x: At @ x - bt,
+                F=lambda x: 0.5 * x @ (At @ x) - bt @ x, L=p.L, method="egaa", max_iter=60, tol=0.0)
+    assert isinstance(res.x, torch.Tensor) and res.x.dtype == torch.float64
+    assert np.allclose(res.x.numpy(), ref.x, rtol=1e-10, atol=1e-10 * np.abs(ref.x).max())
+    assert np.array_equal(res.history.accepted, ref.history.accepted)
+    A32, b32 = At.float(), bt.float()
+    r32 = solve(torch.zeros(50), grad=lambda x: A32 @ x - b32, F=lambda x: 0.5 * x @ (A32 @ x) - b32 @ x,
+                L=1.0, method="egaa", max_iter=300, tol=0.0)
+    assert r32.x.dtype == torch.float32 and r32.status == "max_iter"
+    assert p.rel_gap(r32.history.F)[-1] < 1e-4
+
+
+def test_statuses():
+    p = quadratic(20, 10.0)
+    assert p.solve("aa", tol=1e-8, max_iter=500).status == "converged"
+    assert p.solve("gd", tol=0.0, max_iter=3).status == "max_iter"
+    # step 2.5/L on a quadratic: GD diverges
+    d = solve(np.ones(5), grad=lambda x: x, h=2.5, method="gd", max_iter=500, tol=0.0)
+    assert d.status == "diverged" and np.all(np.isfinite(d.x))
+    calls = {"n": 0}
+
+    def bad_T(x):
+        calls["n"] += 1
+        return x * 0.5 if calls["n"] < 4 else x * np.nan
+
+    r = solve(np.ones(3), T=bad_T, method="aa", max_iter=50, tol=0.0)
+    assert r.status == "non-finite" and np.all(np.isfinite(r.x)) and r.n_iter == 2
+    assert r.history.F.size == r.n_iter + 1 and r.history.theta.size == r.n_iter
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"x0": np.array([1.0, np.nan])}, "x0"),
+    ({"m": -1}, "m"),
+    ({"L": 0.0}, "L"),
+    ({"L": -2.0}, "L"),
+    ({"method": "newton"}, "method"),
+    ({"preset": "fast"}, "preset"),
+    ({"governor": "strong"}, "governor"),
+    ({"energy": "kinetic"}, "energy"),
+    ({"guard_ref": "best"}, "guard_ref"),
+    ({"grad": lambda x: np.zeros(3)}, "grad"),
+    ({"x0": np.zeros((2, 2))}, "x0"),
+    ({"relaxation": 3.0}, "relaxation"),
+    ({"tol": -1.0}, "tol"),
+])
+def test_bad_input_raises_value_error(kwargs, match):
+    base = dict(x0=np.zeros(4), grad=lambda x: x - 1.0, F=lambda x: 0.5 * float((x - 1) @ (x - 1)), L=1.0)
+    base.update(kwargs)
+    x0 = base.pop("x0")
+    with pytest.raises(ValueError, match=match):
+        solve(x0, **base)
