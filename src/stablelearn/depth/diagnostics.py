@@ -120,7 +120,8 @@ class CoordCheck:
     """Coordinate-check records: one dict per (width, depth, step, quantity) with its ``value``.
 
     Quantities: ``h@t`` (rms of the residual stream at relative depth t), ``dh`` (rms(h_L - h_L(0))),
-    ``r[j]`` (sqrt(L) mean_l r_{l,j}), ``out`` (rms of the network output).
+    ``r[j]`` (sqrt(L) mean_l r_{l,j}), ``out`` (rms of the network output), ``dout`` (rms of its change
+    since init; under muP with a non-zero readout init ``out`` itself decays like n^-1/2 at t = 0).
     """
 
     records: list[dict] = field(default_factory=list)
@@ -146,7 +147,7 @@ class CoordCheck:
 
     def slope(self, quantity: str, along: str = "width", at: int | None = None, step: int = -1) -> float:
         """Log-log slope of ``quantity`` against width (at depth ``at``) or depth (at width ``at``);
-        about 0 for a correct parametrisation."""
+        about 0 for a correct parametrisation, ``inf`` when a value is non-finite (a diverged run)."""
         if along not in ("width", "depth"):
             raise ValueError(f"along must be 'width' or 'depth', got {along!r}")
         if along == "width":
@@ -159,7 +160,10 @@ class CoordCheck:
             ys = [self.value(quantity, at, d, step) for d in xs]
         if len(xs) < 2:
             raise ValueError(f"need at least two {along}s for a slope")
-        ys = np.maximum(np.asarray(ys, float), 1e-30)
+        ys = np.asarray(ys, float)
+        if not np.isfinite(ys).all():
+            return math.inf
+        ys = np.maximum(ys, 1e-30)
         return float(np.polyfit(np.log2(xs), np.log2(ys), 1)[0])
 
     def plot(self, quantities: list[str] | None = None):
@@ -213,12 +217,16 @@ def coord_check(models: Mapping[tuple[int, int], Callable[[], nn.Module]], task:
         opt = make_optimizer(model, lr, optimizer, roles)
         init = snapshot(model)
         h0 = stream(model, x)[-1]
+        with torch.no_grad():
+            f0 = model(x)
         for t in range(steps + 1):
             with torch.no_grad():
                 hs = stream(model, x)
                 vals = {f"h@{p:g}": _rms(hs[max(math.ceil(p * depth) - 1, 0)]) for p in PROBE_DEPTHS}
                 vals["dh"] = _rms(hs[-1] - h0)
-                vals["out"] = _rms(model(x))
+                f = model(x)
+                vals["out"] = _rms(f)
+                vals["dout"] = _rms(f - f0)
             fu = feature_updates(model, init, x)
             vals.update({f"r[{j}]": float(v) for j, v in enumerate(fu.scaled)})
             out.records += [{"width": width, "depth": depth, "step": t, "quantity": q, "value": v}

@@ -1,0 +1,299 @@
+"""Reproduction of arXiv 2512.21075 (depth-aware parametrisation of ResNets), spec ``papers/depth.md`` s.6.
+
+Sweep A: LR x depth transfer (Adam, teacher; digits too in full) for depth-muP with two-layer blocks,
+the reconstructed correction (beta = 1/2) and the one-layer control. Sweep B: first-internal-layer
+collapse (SGD, knock-outs), standard vs decoupled backward. Sweep C: the GIA gap against depth for
+one-layer blocks. Coordinate check of SP and depth-muP over width and depth.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from stablelearn.depth import (SP, DepthMuP, DepthMuPCorrected, ResidualMLP, coord_check, decoupled,
+                               feature_updates, knockouts, lr_sweep, make_task, scheme_from_dict, snapshot, train)
+from stablelearn.depth.diagnostics import CoordCheck
+from stablelearn.depth.sweep import HIDDEN_ROLES
+from stablelearn.runtime import Claim, Context, Experiment, Result, Table
+
+SCHEMES_A = {"depth-muP k=2": (DepthMuP(), 2), "corrected k=2": (DepthMuPCorrected(beta=0.5), 2),
+             "depth-muP k=1": (DepthMuP(), 1)}
+PROBE = 256
+
+
+def _model(task, cell: dict, block_layers: int) -> torch.nn.Module:
+    return ResidualMLP(task.in_dim, cell["width"], cell["depth"], task.out_dim, block_layers=block_layers,
+                       scheme=scheme_from_dict(cell["scheme"]), base_width=cell["width"], seed=cell["seed"])
+
+
+def collapse_cell(cell: dict) -> dict:
+    """Sweep B: train a two-layer-block net (standard or decoupled backward) with SGD; knock-outs and r."""
+    task = make_task(cell["task"])
+    model = _model(task, cell, 2)
+    if cell["decoupled"]:
+        model = decoupled(model, seed=cell["seed"] + 1000)
+    init = snapshot(model)
+    res = train(model, task, lr=cell["lr"], steps=cell["steps"], optimizer="sgd", batch_size=cell["batch_size"],
+                seed=cell["seed"], roles=HIDDEN_ROLES)
+    x = task.X[:PROBE]
+    if res.status != "ok":
+        return {"status": res.status}
+    fu = feature_updates(model, init, x)
+    return {"status": "ok", "ko": knockouts(model, init, x).tolist(), "r_scaled": fu.scaled.tolist(),
+            "stream_change": fu.stream_change, "final_loss": res.final_loss}
+
+
+def gia_cell(cell: dict) -> dict:
+    """Sweep C: the same one-layer-block net trained twice from one init, standard vs decoupled."""
+    task = make_task(cell["task"])
+    std = _model(task, cell, 1)
+    dec = decoupled(std, seed=cell["seed"] + 1000)
+    kw = dict(lr=cell["lr"], steps=cell["steps"], optimizer="sgd", batch_size=cell["batch_size"],
+              seed=cell["seed"], roles=HIDDEN_ROLES)
+    r_std, r_dec = train(std, task, **kw), train(dec, task, **kw)
+    if "ok" != r_std.status or "ok" != r_dec.status:
+        return {"status": "diverged"}
+    with torch.no_grad():
+        f_std, f_dec = std(task.X), dec(task.X)
+    return {"status": "ok", "loss_std": r_std.final_loss, "loss_dec": r_dec.final_loss,
+            "f_gap": float((f_std - f_dec).pow(2).mean().sqrt() / f_std.pow(2).mean().sqrt())}
+
+
+def coord_cell(cell: dict) -> list[dict]:
+    """Coordinate check of one scheme over the cell's widths (at the smallest depth) and depths."""
+    task = make_task(cell["task"])
+    scheme = scheme_from_dict(cell["scheme"])
+    n0, L0 = min(cell["widths"]), min(cell["depths"])
+    shapes = {(w, L0) for w in cell["widths"]} | {(n0, L) for L in cell["depths"]}
+    models = {(w, L): (lambda w=w, L=L: ResidualMLP(task.in_dim, w, L, task.out_dim, block_layers=2,
+                                                     scheme=scheme, base_width=n0, seed=cell["seed"]))
+              for w, L in sorted(shapes)}
+    return coord_check(models, task, lr=cell["lr"], steps=cell["steps"], optimizer="sgd",
+                       batch_size=cell["batch_size"], seed=cell["seed"]).records
+
+
+def _slope(x: list[float], y: list[float]) -> float:
+    return float(np.polyfit(np.log2(x), np.log2(y), 1)[0])
+
+
+def _sweep_a(ctx: Context, cfg: dict, task: str, out: dict) -> tuple[list[Claim], list[Table]]:
+    a = cfg["sweep_a"]
+    results = {}
+    for k in (2, 1):
+        schemes = {lab: s for lab, (s, kk) in SCHEMES_A.items() if kk == k}
+        results[k] = lr_sweep(task, schemes, a["depths"], a["log2_lrs"], widths=[cfg["width"]],
+                              seeds=[ctx.seed + s for s in range(a["seeds"])], block_layers=k,
+                              optimizer="adam", steps=a["steps"], batch_size=cfg["batch_size"],
+                              executor=ctx.executor, cache_dir=ctx.dir / "cells", fresh=ctx.fresh,
+                              progress=ctx.progress)
+    res_of = {lab: results[kk] for lab, (_, kk) in SCHEMES_A.items()}
+    depths, Lmax, Lmin = a["depths"], max(a["depths"]), min(a["depths"])
+    rows, drift, best = [], {}, {}
+    for lab, res in res_of.items():
+        drift[lab] = res.drift(lab, seed=ctx.seed)
+        best[lab] = {d: res.best_loss(lab, d) for d in depths}
+        opts = [res.optimum(lab, d) for d in depths]
+        rows.append([lab, *[f"{o.log2_lr:.2f}{'*' if o.at_edge else ''}" for o in opts],
+                     f"{drift[lab].slope:+.3f} [{drift[lab].low:+.2f}, {drift[lab].high:+.2f}]",
+                     *[best[lab][d] for d in depths]])
+        out.setdefault("figures", {})[f"A_{task}_{lab.replace(' ', '_').replace('=', '')}"] = res.plot_curves(lab)
+    out["figures"][f"A_{task}_optima_k2"] = results[2].plot_optima()
+    out["data"][f"sweep_a_{task}"] = {lab: {"drift": drift[lab].__dict__, "best_loss": best[lab],
+                                            "optimum": [res_of[lab].optimum(lab, d).__dict__ for d in depths]}
+                                      for lab in res_of}
+    table = Table(f"Sweep A ({task}, Adam, n={cfg['width']}, {a['steps']} steps): optimal log2 LR and best loss",
+                  ["scheme", *[f"log2 η* L={d}" for d in depths], "drift slope [95% boot]",
+                   *[f"best loss L={d}" for d in depths]], rows,
+                  caption="* = grid minimum on the grid's edge (no bracketing). Drift = slope of log2 η* vs log2 L.")
+    c1, c2, cc = drift["depth-muP k=1"], drift["depth-muP k=2"], drift["corrected k=2"]
+    bk2, bc = best["depth-muP k=2"][Lmax], best["corrected k=2"][Lmax]
+    claims = [
+        Claim(f"[{task}] depth-muP with one-layer blocks transfers the LR across depth",
+              "|drift slope of log2 η* vs log2 L| < 0.15 (spec 6a)",
+              f"slope {c1.slope:+.3f} (95% bootstrap over seeds [{c1.low:+.2f}, {c1.high:+.2f}]), L={depths}",
+              abs(c1.slope) < 0.15),
+        Claim(f"[{task}] depth-muP fails to transfer the LR for two-layer blocks (paper v1)",
+              "|drift slope| >= 0.15 for depth-muP k=2 (sign not fixed)",
+              f"slope {c2.slope:+.3f} [{c2.low:+.2f}, {c2.high:+.2f}]", abs(c2.slope) >= 0.15),
+        Claim(f"[{task}] the depth-aware correction (reconstructed, β=1/2) restores LR transfer",
+              "|drift slope(corrected)| < 0.15 and < |drift slope(depth-muP k=2)|",
+              f"corrected {cc.slope:+.3f} [{cc.low:+.2f}, {cc.high:+.2f}] vs depth-muP k=2 {c2.slope:+.3f}",
+              abs(cc.slope) < 0.15 and abs(cc.slope) < abs(c2.slope)),
+        Claim(f"[{task}] the correction improves the best loss at the largest depth",
+              f"min over LR of the seed-mean loss at L={Lmax}: corrected < depth-muP k=2",
+              f"{bc:.4g} vs {bk2:.4g}", bc < bk2),
+        Claim(f"[{task}] deeper is better under depth-muP (spec 6c)",
+              f"best loss at L={Lmax} < best loss at L={Lmin}, for every scheme",
+              "; ".join(f"{lab}: {best[lab][Lmin]:.4g} -> {best[lab][Lmax]:.4g}" for lab in best),
+              all(best[lab][Lmax] < best[lab][Lmin] for lab in best)),
+    ]
+    return claims, [table]
+
+
+def _sweep_b(ctx: Context, cfg: dict, task: str, out: dict) -> tuple[list[Claim], list[Table]]:
+    b = cfg["sweep_b"]
+    variants = [(bp, beta) for bp in ("decoupled", "standard") for beta in (0.0, 0.5)]
+    cells = [{"task": task, "scheme": DepthMuPCorrected(beta=beta).to_dict() if beta else DepthMuP().to_dict(),
+              "decoupled": bp == "decoupled", "width": cfg["width"], "depth": d, "seed": ctx.seed + s,
+              "lr": b["lr"], "steps": b["steps"], "batch_size": cfg["batch_size"]}
+             for bp, beta in variants for d in b["depths"] for s in range(b["seeds"])]
+    outs = ctx.map(collapse_cell, cells, desc=f"depth collapse ({task})")
+    depths = b["depths"]
+    stats: dict[tuple[str, float], dict[str, list[float]]] = {}
+    rows = []
+    for bp, beta in variants:
+        ko1, ko2, r1 = [], [], []
+        for d in depths:
+            got = [o for c, o in zip(cells, outs) if c["depth"] == d and c["decoupled"] == (bp == "decoupled")
+                   and ("beta" in c["scheme"]) == bool(beta) and o["status"] == "ok"]
+            ko1.append(float(np.mean([o["ko"][0] for o in got])) if got else math.nan)
+            ko2.append(float(np.mean([o["ko"][1] for o in got])) if got else math.nan)
+            r1.append(float(np.mean([o["r_scaled"][0] for o in got])) if got else math.nan)
+        stats[(bp, beta)] = {"ko1": ko1, "ko2": ko2, "r1": r1}
+        for i, d in enumerate(depths):
+            rows.append([bp, beta, d, r1[i], ko1[i], ko2[i], ko1[i] / ko2[i], ko1[i] * math.sqrt(d)])
+    out["data"][f"sweep_b_{task}"] = {f"{bp} beta={beta}": v for (bp, beta), v in stats.items()}
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for (bp, beta), v in stats.items():
+        axes[0].plot(depths, v["ko1"], marker="o", label=f"{bp}, β={beta}")
+        axes[1].plot(depths, np.array(v["ko1"]) / np.array(v["ko2"]), marker="o", label=f"{bp}, β={beta}")
+    for ax, t in zip(axes, ("ko1 (first internal layer)", "ko1 / ko2")):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("depth L")
+        ax.set_title(t, fontsize=9)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    out["figures"][f"B_{task}_collapse"] = fig
+    dec0, dec5, std0 = stats[("decoupled", 0.0)], stats[("decoupled", 0.5)], stats[("standard", 0.0)]
+    scaled = np.array(dec0["ko1"]) * np.sqrt(depths)
+    flat = float(np.nanmax(scaled) / np.nanmin(scaled))
+    restored = float(np.nanmax(dec5["ko1"]) / np.nanmin(dec5["ko1"]))
+    ratio_std = std0["ko1"][-1] / std0["ko2"][-1]
+    claims = [
+        Claim(f"[{task}] decoupled backward, depth-muP: the first internal layer collapses (ko1 ∝ L^-1/2)",
+              "max/min of ko1·√L over L <= 1.25 (flat within 25%, spec 6B)",
+              f"max/min = {flat:.3f}; log-log slope of ko1 {_slope(depths, dec0['ko1']):+.3f}", flat <= 1.25),
+        Claim(f"[{task}] decoupled backward, corrected β=1/2: ko1 is restored (flat in L)",
+              "max/min of ko1 over L < 1.5", f"max/min = {restored:.3f}; slope {_slope(depths, dec5['ko1']):+.3f}",
+              restored < 1.5),
+        Claim(f"[{task}] standard backprop, depth-muP: no collapse of the first layer",
+              f"ko1/ko2 > 0.4 at L={max(depths)}", f"ko1/ko2 = {ratio_std:.3f} "
+              f"(L={depths[0]}: {std0['ko1'][0] / std0['ko2'][0]:.3f})", ratio_std > 0.4),
+    ]
+    table = Table(f"Sweep B ({task}, SGD η={b['lr']}, {b['steps']} steps, n={cfg['width']}): collapse",
+                  ["backward", "β", "L", "√L·mean r_l,1", "ko1", "ko2", "ko1/ko2", "ko1·√L"], rows)
+    return claims, [table]
+
+
+def _sweep_c(ctx: Context, cfg: dict, task: str, out: dict) -> tuple[list[Claim], list[Table]]:
+    c = cfg["sweep_c"]
+    cells = [{"task": task, "scheme": DepthMuP().to_dict(), "width": cfg["width"], "depth": d,
+              "seed": ctx.seed + s, "lr": c["lr"], "steps": c["steps"], "batch_size": cfg["batch_size"]}
+             for d in c["depths"] for s in range(c["seeds"])]
+    outs = ctx.map(gia_cell, cells, desc=f"depth GIA gap ({task})")
+    rows, gap, fgap = [], [], []
+    for d in c["depths"]:
+        got = [o for cc, o in zip(cells, outs) if cc["depth"] == d and o["status"] == "ok"]
+        rel = [abs(o["loss_std"] - o["loss_dec"]) / o["loss_std"] for o in got]
+        gap.append(float(np.mean(rel)) if got else math.nan)
+        fgap.append(float(np.mean([o["f_gap"] for o in got])) if got else math.nan)
+        rows.append([d, float(np.mean([o["loss_std"] for o in got])) if got else math.nan,
+                     float(np.mean([o["loss_dec"] for o in got])) if got else math.nan, gap[-1], fgap[-1],
+                     len(got)])
+    out["data"][f"sweep_c_{task}"] = {"depths": c["depths"], "rel_loss_gap": gap, "rel_f_gap": fgap}
+    depths = c["depths"]
+    claim = Claim(f"[{task}] one-layer blocks under depth-muP: the standard/decoupled gap shrinks with depth (GIA)",
+                  f"relative rms(f_std − f_dec) and relative loss gap both smaller at L={max(depths)} than at L={min(depths)}",
+                  f"f gap {fgap[0]:.3g} -> {fgap[-1]:.3g} (slope {_slope(depths, fgap):+.2f}); "
+                  f"loss gap {gap[0]:.3g} -> {gap[-1]:.3g}", fgap[-1] < fgap[0] and gap[-1] < gap[0])
+    table = Table(f"Sweep C ({task}, SGD η={c['lr']}, {c['steps']} steps, k=1): GIA gap",
+                  ["L", "loss std", "loss dec", "rel. loss gap", "rel. rms(f_std − f_dec)", "seeds ok"], rows)
+    return [claim], [table]
+
+
+def _coord(ctx: Context, cfg: dict, task: str, out: dict) -> tuple[list[Claim], list[Table]]:
+    k = cfg["coord"]
+    cells = [{"task": task, "scheme": s.to_dict(), "widths": k["widths"], "depths": k["depths"],
+              "steps": k["steps"], "lr": k["lr"], "batch_size": cfg["batch_size"], "seed": ctx.seed}
+             for s in (SP(), DepthMuP())]
+    sp, dm = (CoordCheck(r) for r in ctx.map(coord_cell, cells, desc="depth coord check"))
+    qs = ["h@1", "dh", "dout", "r[0]", "r[1]"]
+    rows = [[name, q, cc.slope(q, "width"), cc.slope(q, "depth")] for name, cc in (("SP", sp), ("depth-muP", dm))
+            for q in qs]
+    out["figures"][f"coord_check_{task}_SP"] = sp.plot(qs)
+    out["figures"][f"coord_check_{task}_depth_muP"] = dm.plot(qs)
+    worst = max(abs(dm.slope(q, a)) for q in qs for a in ("width", "depth"))
+    sp_w = sp.slope("dh", "width")
+    claims = [
+        Claim(f"[{task}] coordinate check: depth-muP is flat in width and depth; SP grows with width",
+              "depth-muP: every |log-log slope| of h_L, Δh_L, Δf, √L·r < 0.25 at the last step; "
+              "SP: slope of rms(Δh_L) vs width > 0.5",
+              f"depth-muP worst |slope| {worst:.3f}; SP Δh slope {sp_w:+.3f}", worst < 0.25 and sp_w > 0.5)]
+    table = Table(f"Coordinate check ({task}, SGD η={k['lr']}, step {k['steps']}): log-log slopes",
+                  ["scheme", "quantity", "slope vs width", "slope vs depth"], rows)
+    return claims, [table]
+
+
+def run(ctx: Context) -> Result:
+    cfg = ctx.config
+    out: dict[str, Any] = {"figures": {}, "data": {}}
+    claims, tables = [], []
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)          # tiny matmuls: one thread is faster, and workers use one each
+    try:
+        parts = [(_sweep_a, t) for t in cfg["sweep_a"]["tasks"]] + [(_sweep_b, t) for t in cfg["sweep_b"]["tasks"]] \
+            + [(_sweep_c, t) for t in cfg["sweep_c"]["tasks"]]
+        for fn, task in parts:
+            c, t = fn(ctx, cfg, task, out)
+            claims += c
+            tables += t
+        for task in cfg["coord"]["tasks"]:
+            c, t = _coord(ctx, cfg, task, out)
+            claims += c
+            tables += t
+    finally:
+        torch.set_num_threads(old)
+    notes = (
+        "Residual MLPs (pre-activation, ReLU, no norms), width n = {w}, μP stem/readout frozen, base depth L0 = 1 "
+        "(spec 6). **The correction is a reconstruction** (the paper's formula could not be read): the first "
+        "internal layer of each two-layer block gets its LR multiplied by (L/L0)^β, β = 1/2. Sweep A uses Adam and "
+        "the quadratic-fit optimum of the seed-mean final training loss; the drift interval is a bootstrap over "
+        "seeds (with {s} seeds it is coarse). Sweeps B and C use SGD η = {lb} with stem and readout frozen; the "
+        "decoupled twin uses an independent copy B0 of each block weight for the input gradient (spec 3.2). "
+        "Profile '{p}': smaller than the spec's grids in quick (fewer depths, LR points and steps) so that it "
+        "fits the CI budget; the full profile uses the spec's grids with depths up to 128."
+    ).format(w=cfg["width"], s=cfg["sweep_a"]["seeds"], lb=cfg["sweep_b"]["lr"], p=ctx.profile)
+    return Result(claims=claims, tables=tables, figures=out["figures"], notes=notes, data=out["data"])
+
+
+HALF_OCTAVE = [x / 2 for x in range(-20, -7)]                      # log2 η in [-10, -4], 13 points
+QUICK = {
+    "width": 64, "batch_size": 64,
+    "sweep_a": {"tasks": ["teacher"], "depths": [2, 4, 16], "log2_lrs": [-10.0, -9.0, -8.0, -7.0, -6.0, -5.0, -4.0],
+                "seeds": 2, "steps": 60},
+    "sweep_b": {"tasks": ["teacher"], "depths": [2, 8, 32], "seeds": 2, "steps": 30, "lr": 0.25},
+    "sweep_c": {"tasks": ["digits"], "depths": [2, 8, 32], "seeds": 2, "steps": 60, "lr": 0.25},
+    "coord": {"tasks": ["teacher", "digits"], "widths": [32, 128, 512], "depths": [2, 8, 32], "steps": 3, "lr": 0.05},
+}
+FULL = {
+    "width": 128, "batch_size": 128,
+    "sweep_a": {"tasks": ["teacher", "digits"], "depths": [2, 4, 8, 16, 32], "log2_lrs": HALF_OCTAVE,
+                "seeds": 2, "steps": 100},
+    "sweep_b": {"tasks": ["teacher", "digits"], "depths": [2, 4, 8, 16, 32, 64, 128], "seeds": 2, "steps": 30,
+                "lr": 0.25},
+    "sweep_c": {"tasks": ["digits", "teacher"], "depths": [2, 4, 8, 16, 32], "seeds": 2, "steps": 100, "lr": 0.25},
+    "coord": {"tasks": ["teacher", "digits"], "widths": [32, 64, 128, 256, 512, 1024], "depths": [2, 4, 8, 16, 32, 64, 128],
+              "steps": 3, "lr": 0.05},
+}
+
+EXPERIMENT = Experiment(
+    name="depth",
+    description="Depth-aware parametrisation of ResNets (2512.21075): LR transfer, collapse, GIA gap, coord check",
+    run=run, quick=QUICK, full=FULL, expected_time={"quick": "2-3 min", "full": "1-2 h"},
+)
