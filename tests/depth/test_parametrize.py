@@ -67,3 +67,17 @@ def test_model_without_residual_blocks_is_rejected():
         parametrize(UserNet(8, 2), "depth-muP")
     with pytest.raises(TypeError, match="model"):
         parametrize("net", DepthMuP())
+
+
+@pytest.mark.parametrize("act", ["relu", "abs", "tanh", "gelu"])
+def test_post_nonlin_blocks_with_mean_subtraction(act):
+    model = ResidualMLP(4, 16, 3, 2, block_layers=2, form="post", mean_subtract=True, activation=act)
+    branch = model.blocks[0].branch
+    z = torch.randn(5, 16)
+    assert branch(z).mean(dim=1).abs().max() < 1e-5            # MS(x) has zero mean over features
+    names = [type(m).__name__ for m in branch]
+    assert names[0] == names[2] == "Linear" and names[-1] == "MeanSubtract"    # W, phi, W, phi, MS
+    with pytest.raises(ValueError, match="activation"):
+        ResidualMLP(4, 16, 3, 2, activation="swish")
+    with pytest.raises(ValueError, match="form"):
+        ResidualMLP(4, 16, 3, 2, form="mid")

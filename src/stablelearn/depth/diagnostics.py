@@ -194,14 +194,17 @@ class CoordCheck:
 
 def coord_check(models: Mapping[tuple[int, int], Callable[[], nn.Module]], task: Task, *, lr: float,
                 steps: int = 3, optimizer: str = "sgd", batch_size: int = 64, seed: int = 0,
-                roles: tuple[str, ...] | None = None) -> CoordCheck:
+                roles: tuple[str, ...] | None = None, progress: bool | None = None) -> CoordCheck:
     """Coordinate check over widths and depths (spec 6; ``mup.coord_check`` extended to depth).
 
     Args:
         models: ``{(width, depth): zero-argument function building a parametrised model}``.
         task: data; the first ``batch_size`` rows of a seeded permutation are the probe and training batch.
         lr: a deliberately large base LR (``mup`` README tip); steps: optimiser steps (records t = 0..steps).
+        progress: tqdm bar over the models (None: shown on a terminal only; False: never).
     """
+    from tqdm.auto import tqdm
+
     if not isinstance(models, Mapping) or not models:
         raise ValueError("models must be a non-empty mapping {(width, depth): builder}")
     _check_int(steps, "steps", 0)
@@ -209,7 +212,8 @@ def coord_check(models: Mapping[tuple[int, int], Callable[[], nn.Module]], task:
     idx = torch.randperm(len(task.X), generator=torch.Generator().manual_seed(int(seed)))[:batch_size]
     x, y = task.X[idx], task.y[idx]
     out = CoordCheck()
-    for (width, depth), build in models.items():
+    for (width, depth), build in tqdm(models.items(), desc="coord check", leave=False,
+                                      disable=None if progress is None else not progress):
         model = build()
         record = record_of(model)
         if (record.width, record.depth) != (width, depth):

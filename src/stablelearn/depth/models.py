@@ -4,8 +4,8 @@ Outer structure (spec 2, [I]): stem ``h_0 = W_in x``; L residual blocks; head ``
 (the multiplier set by the scheme). No normalisation layers (theory nets). Blocks:
 
 * ``form="pre"`` (the NFD setting): k = 1: ``h + a_L W phi(h)``; k = 2: ``h + a_L W_2 phi(W_1 phi(h))``.
-* ``form="post"`` (TP6): ``h + a_L MS(phi(W h))`` with optional mean subtraction MS (k = 1 only... and
-  for k = 2 ``MS(phi(W_2 phi(W_1 h)))``).
+* ``form="post"`` (TP6): ``h + a_L MS(phi(W h))`` with optional mean subtraction MS; for k = 2
+  ``h + a_L MS(phi(W_2 phi(W_1 h)))``.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class MeanSubtract(nn.Module):
         return x - x.mean(dim=1, keepdim=True)
 
 
-def activation(name: str) -> nn.Module:
+def make_activation(name: str) -> nn.Module:
     """The nonlinearity phi by name: relu, abs, tanh or gelu."""
     if name == "abs":
         return Abs()
@@ -47,9 +47,9 @@ def _branch(make_layer, k: int, act: str, form: str, mean_subtract: bool) -> nn.
     mods: list[nn.Module] = []
     for i in range(k):
         if form == "pre":
-            mods += [activation(act), make_layer()]
+            mods += [make_activation(act), make_layer()]
         else:
-            mods += [make_layer(), activation(act)]
+            mods += [make_layer(), make_activation(act)]
     if form == "post" and mean_subtract:
         mods.append(MeanSubtract())
     return nn.Sequential(*mods)
@@ -103,7 +103,7 @@ class ResidualMLP(_ResidualNet):
         self.blocks = nn.ModuleList(
             ResidualBlock(_branch(lambda: nn.Linear(width, width, bias=bias, **kw), block_layers,
                                   activation, form, mean_subtract)) for _ in range(depth))
-        self.head_act = globals()["activation"](activation)
+        self.head_act = make_activation(activation)
         self.head = nn.Linear(width, out_dim, bias=bias, **kw)
         parametrize(self, scheme if scheme is not None else DepthMuP(), base_width, base_depth,
                     generator=generator, seed=seed)
@@ -134,7 +134,7 @@ class ResNet(_ResidualNet):
         self.blocks = nn.ModuleList(
             ResidualBlock(_branch(lambda: nn.Conv2d(width, width, kernel_size, **kw), block_layers,
                                   activation, "pre", False)) for _ in range(depth))
-        self.head_act = nn.Sequential(globals()["activation"](activation), nn.AdaptiveAvgPool2d(1),
+        self.head_act = nn.Sequential(make_activation(activation), nn.AdaptiveAvgPool2d(1),
                                       nn.Flatten())
         self.head = nn.Linear(width, num_classes, bias=False, device=device, dtype=dtype)
         parametrize(self, scheme if scheme is not None else DepthMuP(), base_width, base_depth,
