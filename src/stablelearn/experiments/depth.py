@@ -81,38 +81,40 @@ def _slope(x: list[float], y: list[float]) -> float:
 
 def _sweep_a(ctx: Context, cfg: dict, task: str, out: dict) -> tuple[list[Claim], list[Table]]:
     a = cfg["sweep_a"]
+    widths = a["widths"]
     results = {}
     for k in (2, 1):
         schemes = {lab: s for lab, (s, kk) in SCHEMES_A.items() if kk == k}
-        results[k] = lr_sweep(task, schemes, a["depths"], a["log2_lrs"], widths=[cfg["width"]],
+        results[k] = lr_sweep(task, schemes, a["depths"], a["log2_lrs"], widths=widths,
                               seeds=[ctx.seed + s for s in range(a["seeds"])], block_layers=k,
                               optimizer="adam", steps=a["steps"], batch_size=cfg["batch_size"],
                               executor=ctx.executor, cache_dir=ctx.dir / "cells", fresh=ctx.fresh,
                               progress=ctx.progress)
     res_of = {lab: results[kk] for lab, (_, kk) in SCHEMES_A.items()}
-    depths, Lmax, Lmin = a["depths"], max(a["depths"]), min(a["depths"])
-    rows, drift, best = [], {}, {}
+    depths, Lmax, Lmin, W = a["depths"], max(a["depths"]), min(a["depths"]), max(widths)
+    rows, drift, best, opt = [], {}, {}, {}
     for lab, res in res_of.items():
-        drift[lab] = res.drift(lab, seed=ctx.seed)
-        best[lab] = {d: res.best_loss(lab, d) for d in depths}
-        opts = [res.optimum(lab, d) for d in depths]
-        rows.append([lab, *[f"{o.log2_lr:.2f}{'*' if o.at_edge else ''}" for o in opts],
-                     f"{drift[lab].slope:+.3f} [{drift[lab].low:+.2f}, {drift[lab].high:+.2f}]",
-                     *[best[lab][d] for d in depths]])
-        out.setdefault("figures", {})[f"A_{task}_{lab.replace(' ', '_').replace('=', '')}"] = res.plot_curves(lab)
-    out["figures"][f"A_{task}_optima_k2"] = results[2].plot_optima()
-    out["data"][f"sweep_a_{task}"] = {lab: {"drift": drift[lab].__dict__, "best_loss": best[lab],
-                                            "optimum": [res_of[lab].optimum(lab, d).__dict__ for d in depths]}
-                                      for lab in res_of}
-    table = Table(f"Sweep A ({task}, Adam, n={cfg['width']}, {a['steps']} steps): optimal log2 LR and best loss",
-                  ["scheme", *[f"log2 η* L={d}" for d in depths], "drift slope [95% boot]",
+        for w in widths:
+            drift[lab, w] = res.drift(lab, width=w, seed=ctx.seed)
+            best[lab, w] = {d: res.best_loss(lab, d, w) for d in depths}
+            opt[lab, w] = [res.optimum(lab, d, w) for d in depths]
+            dr = drift[lab, w]
+            rows.append([lab, w, *[f"{o.log2_lr:.2f}{'*' if o.at_edge else ''}" for o in opt[lab, w]],
+                         f"{dr.slope:+.3f} [{dr.low:+.2f}, {dr.high:+.2f}]", *[best[lab, w][d] for d in depths]])
+        out["figures"][f"A_{task}_{lab.replace(' ', '_').replace('=', '')}"] = res.plot_curves(lab, W)
+    out["figures"][f"A_{task}_optima_k2"] = results[2].plot_optima(W)
+    out["data"][f"sweep_a_{task}"] = {f"{lab} n={w}": {"drift": drift[lab, w].__dict__, "best_loss": best[lab, w],
+                                                       "optimum": [o.__dict__ for o in opt[lab, w]]}
+                                      for lab, w in drift}
+    table = Table(f"Sweep A ({task}, Adam, {a['steps']} steps): optimal log2 LR and best loss",
+                  ["scheme", "width", *[f"log2 η* L={d}" for d in depths], "drift slope [95% boot]",
                    *[f"best loss L={d}" for d in depths]], rows,
                   caption="* = grid minimum on the grid's edge (no bracketing). Drift = slope of log2 η* vs log2 L.")
-    c1, c2, cc = drift["depth-muP k=1"], drift["depth-muP k=2"], drift["corrected k=2"]
-    bk2, bc = best["depth-muP k=2"][Lmax], best["corrected k=2"][Lmax]
+    c1, c2, cc = drift["depth-muP k=1", W], drift["depth-muP k=2", W], drift["corrected k=2", W]
+    bk2, bc = best["depth-muP k=2", W][Lmax], best["corrected k=2", W][Lmax]
     claims = [
         Claim(f"[{task}] depth-muP with one-layer blocks transfers the LR across depth",
-              "|drift slope of log2 η* vs log2 L| < 0.15 (spec 6a)",
+              f"|drift slope of log2 η* vs log2 L| < 0.15 at n={W} (spec 6a)",
               f"slope {c1.slope:+.3f} (95% bootstrap over seeds [{c1.low:+.2f}, {c1.high:+.2f}]), L={depths}",
               abs(c1.slope) < 0.15),
         Claim(f"[{task}] depth-muP fails to transfer the LR for two-layer blocks (paper v1)",
@@ -123,13 +125,22 @@ def _sweep_a(ctx: Context, cfg: dict, task: str, out: dict) -> tuple[list[Claim]
               f"corrected {cc.slope:+.3f} [{cc.low:+.2f}, {cc.high:+.2f}] vs depth-muP k=2 {c2.slope:+.3f}",
               abs(cc.slope) < 0.15 and abs(cc.slope) < abs(c2.slope)),
         Claim(f"[{task}] the correction improves the best loss at the largest depth",
-              f"min over LR of the seed-mean loss at L={Lmax}: corrected < depth-muP k=2",
+              f"min over LR of the seed-mean loss at L={Lmax}, n={W}: corrected < depth-muP k=2",
               f"{bc:.4g} vs {bk2:.4g}", bc < bk2),
         Claim(f"[{task}] deeper is better under depth-muP (spec 6c)",
-              f"best loss at L={Lmax} < best loss at L={Lmin}, for every scheme",
-              "; ".join(f"{lab}: {best[lab][Lmin]:.4g} -> {best[lab][Lmax]:.4g}" for lab in best),
-              all(best[lab][Lmax] < best[lab][Lmin] for lab in best)),
+              f"best loss at L={Lmax} < best loss at L={Lmin} at n={W}, for every scheme",
+              "; ".join(f"{lab}: {best[lab, W][Lmin]:.4g} -> {best[lab, W][Lmax]:.4g}" for lab in res_of),
+              all(best[lab, W][Lmax] < best[lab, W][Lmin] for lab in res_of)),
     ]
+    if len(widths) > 1:
+        w0 = min(widths)
+        gaps = {lab: max(abs(o.log2_lr - p.log2_lr) for o, p in zip(opt[lab, W], opt[lab, w0])) for lab in res_of}
+        wider = {lab: best[lab, W][Lmax] < best[lab, w0][Lmax] for lab in res_of}
+        claims.append(Claim(f"[{task}] the LR transfers across width and wider is better (muP part)",
+                            f"|log2 η*(n={W}) − log2 η*(n={w0})| <= 0.5 at every depth, and best loss at n={W} < "
+                            f"at n={w0} (L={Lmax}), for every scheme",
+                            "; ".join(f"{lab}: max shift {gaps[lab]:.2f}, wider better {wider[lab]}" for lab in res_of),
+                            all(g <= 0.5 for g in gaps.values()) and all(wider.values())))
     return claims, [table]
 
 
@@ -260,7 +271,7 @@ def run(ctx: Context) -> Result:
     finally:
         torch.set_num_threads(old)
     notes = (
-        "Residual MLPs (pre-activation, ReLU, no norms), width n = {w}, μP stem/readout frozen, base depth L0 = 1 "
+        "Residual MLPs (pre-activation, ReLU, no norms), width n = {wa} in sweep A and {w} elsewhere, μP stem/readout frozen, base depth L0 = 1 "
         "(spec 6). **The correction is a reconstruction** (the paper's formula could not be read): the first "
         "internal layer of each two-layer block gets its LR multiplied by (L/L0)^β, β = 1/2. Sweep A uses Adam and "
         "the quadratic-fit optimum of the seed-mean final training loss; the drift interval is a bootstrap over "
@@ -268,14 +279,14 @@ def run(ctx: Context) -> Result:
         "decoupled twin uses an independent copy B0 of each block weight for the input gradient (spec 3.2). "
         "Profile '{p}': smaller than the spec's grids in quick (fewer depths, LR points and steps) so that it "
         "fits the CI budget; the full profile uses the spec's grids with depths up to 128."
-    ).format(w=cfg["width"], s=cfg["sweep_a"]["seeds"], lb=cfg["sweep_b"]["lr"], p=ctx.profile)
+    ).format(wa=cfg["sweep_a"]["widths"], w=cfg["width"], s=cfg["sweep_a"]["seeds"], lb=cfg["sweep_b"]["lr"], p=ctx.profile)
     return Result(claims=claims, tables=tables, figures=out["figures"], notes=notes, data=out["data"])
 
 
 HALF_OCTAVE = [x / 2 for x in range(-20, -7)]                      # log2 η in [-10, -4], 13 points
 QUICK = {
     "width": 64, "batch_size": 64,
-    "sweep_a": {"tasks": ["teacher"], "depths": [2, 4, 16], "log2_lrs": [-10.0, -9.0, -8.0, -7.0, -6.0, -5.0, -4.0],
+    "sweep_a": {"tasks": ["teacher"], "widths": [64], "depths": [2, 4, 16], "log2_lrs": [-10.0, -9.0, -8.0, -7.0, -6.0, -5.0, -4.0],
                 "seeds": 2, "steps": 60},
     "sweep_b": {"tasks": ["teacher"], "depths": [2, 8, 32], "seeds": 2, "steps": 30, "lr": 0.25},
     "sweep_c": {"tasks": ["digits"], "depths": [2, 8, 32], "seeds": 2, "steps": 60, "lr": 0.25},
@@ -283,7 +294,7 @@ QUICK = {
 }
 FULL = {
     "width": 128, "batch_size": 128,
-    "sweep_a": {"tasks": ["teacher", "digits"], "depths": [2, 4, 8, 16, 32], "log2_lrs": HALF_OCTAVE,
+    "sweep_a": {"tasks": ["teacher", "digits"], "widths": [64, 128], "depths": [2, 4, 8, 16, 32], "log2_lrs": HALF_OCTAVE,
                 "seeds": 2, "steps": 100},
     "sweep_b": {"tasks": ["teacher", "digits"], "depths": [2, 4, 8, 16, 32, 64, 128], "seeds": 2, "steps": 30,
                 "lr": 0.25},
@@ -295,5 +306,5 @@ FULL = {
 EXPERIMENT = Experiment(
     name="depth",
     description="Depth-aware parametrisation of ResNets (2512.21075): LR transfer, collapse, GIA gap, coord check",
-    run=run, quick=QUICK, full=FULL, expected_time={"quick": "2-3 min", "full": "1-2 h"},
+    run=run, quick=QUICK, full=FULL, expected_time={"quick": "2 min", "full": "3-5 h on 2 cores (estimated, not run)"},
 )
