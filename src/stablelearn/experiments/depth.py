@@ -76,6 +76,10 @@ def coord_cell(cell: dict) -> list[dict]:
 
 
 def _slope(x: list[float], y: list[float]) -> float:
+    """Log-log slope; NaN (shown as such in the claim) when a value is not positive and finite."""
+    y = np.asarray(y, float)
+    if not (np.isfinite(y).all() and (y > 0).all()):
+        return math.nan
     return float(np.polyfit(np.log2(x), np.log2(y), 1)[0])
 
 
