@@ -1,0 +1,19 @@
+"""End-to-end run of the quick profile of the ``attacks`` reproduction (about 1-2 minutes on 2 cores)."""
+import json
+
+from stablelearn.experiments.attacks import EXPERIMENT
+from stablelearn.runtime import run_experiment
+
+
+def test_quick_profile_end_to_end(tmp_path):
+    rec = run_experiment(EXPERIMENT, tmp_path, profile="quick", progress=False)
+    assert rec["status"] == "ok", rec["error"]
+    claims = rec["claims"]
+    assert [c["statement"][:3] for c in claims] == [f"C{i}:" for i in range(1, 9)]
+    assert all(isinstance(c["holds"], bool) and c["measured"] for c in claims)
+    assert claims[7]["holds"]  # C8: the oracle never lets a method exceed its budget
+    folder = tmp_path / "attacks"
+    assert (folder / "table.md").read_text().count("| PARS-OPT S1 |") >= 1
+    assert list(folder.glob("*.png"))
+    saved = json.loads((folder / "result.json").read_text())
+    assert len(saved["claims"]) == 8
