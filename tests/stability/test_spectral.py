@@ -124,9 +124,9 @@ def test_bad_inputs_raise():
 
 
 def test_nan_ends_with_status():
-    model = nn.Linear(2, 1).double()
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double()
     with torch.no_grad():
-        model.weight.fill_(float("nan"))
+        model[0].weight.fill_(float("nan"))
     est = sharpness(model, _mse, (torch.ones(3, 2, dtype=torch.float64), torch.ones(3, 1, dtype=torch.float64)),
                     method="power")
     assert est.status == "non-finite" and not est.converged

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from torch.func import jvp, vjp
 
-from ._functional import check_model, check_positive_float, check_positive_int, measurement_mode, random_unit
+from ._functional import Linearization, check_model, check_positive_float, check_positive_int, measurement_mode, random_unit
 from .eigen import power_iteration
 from .laws import residual_max_step
 from .spectral import _check_inputs, input_jacobian_norm
@@ -50,10 +49,9 @@ def _operator_norm(module: nn.Module, inp: torch.Tensor, iters: int, seed: int) 
         return float(torch.linalg.matrix_norm(module.weight.detach().double(), ord=2))
     # ConvNd: power iteration on the bias-free convolution of one example and its adjoint (AutoLip).
     z0 = inp[:1].detach()
-    conv = lambda z: module._conv_forward(z, module.weight.detach(), None)  # noqa: E731
-    _, adjoint = vjp(conv, z0)
+    lin = Linearization(lambda z: module._conv_forward(z, module.weight.detach(), None), z0)
     v0 = random_unit(z0.numel(), seed, z0.dtype, z0.device)
-    est = power_iteration(lambda v: adjoint(conv(v.view_as(z0)))[0].reshape(-1), v0, iters=iters, tol=1e-6)
+    est = power_iteration(lin.gram, v0, iters=iters, tol=1e-6)
     return float(est.value) ** 0.5
 
 
@@ -208,13 +206,10 @@ def residual_margins(model: nn.Module, x: torch.Tensor, *, iters: int = 100, tol
     with measurement_mode(model, mode):
         for i, (name, block) in enumerate(blocks):
             z = inputs[name]
-            lip = input_jacobian_norm(block.branch, z, iters=iters, tol=tol, seed=seed + i, mode=mode).value
-            _, adjoint = vjp(block.branch, z)
-
-            def sym(v: torch.Tensor, z=z, adjoint=adjoint, f=block.branch) -> torch.Tensor:
-                v = v.view_as(z)
-                return (0.5 * (jvp(f, (z,), (v,))[1] + adjoint(v)[0])).reshape(-1)
-
+            lin = Linearization(block.branch, z)
+            v0 = random_unit(z.numel(), seed + i, z.dtype, z.device)
+            lip = float(power_iteration(lin.gram, v0, iters=iters, tol=tol).value) ** 0.5
+            sym = lambda v, lin=lin: 0.5 * (lin.jvp(v).reshape(-1) + lin.vjp(v))  # noqa: E731
             v0 = random_unit(z.numel(), seed + 1000 + i, z.dtype, z.device)
             top = power_iteration(sym, v0, iters=iters, tol=tol, shift=lip).value
             rows.append((name, float(block.h), lip, -top))

@@ -14,6 +14,7 @@ from torch.func import jvp, vjp, vmap
 
 from ._functional import (
     HessianOperator,
+    Linearization,
     LossFn,
     ParamSpace,
     as_batches,
@@ -201,24 +202,19 @@ def input_jacobian_norm(
 ) -> SpectralEstimate:
     """S_rep = max over the probe batch of ||d model(x_i) / d x_i||_2 (spec §2, reconstructed [I]).
 
-    Power iteration on J^T J with ``u = jvp(f, x, v)``, ``v <- vjp(u)``. Without BatchNorm in train mode
-    the Jacobian of the stacked batch is block-diagonal across examples, so the top singular value of the
-    stacked map is the maximum over the batch (spec §2, "batch trick"). ReLU kinks use autograd's
-    selection ReLU'(0) = 0 (a Clarke-Jacobian selection, spec §5). Each iteration is one JVP + one VJP.
+    Power iteration on J^T J with ``u = J v``, ``v <- J^T u`` (``Linearization``: one retained graph, the
+    double-backward trick for J v). Without BatchNorm in train mode the Jacobian of the stacked batch is
+    block-diagonal across examples, so the top singular value of the stacked map is the maximum over the
+    batch (spec §2, "batch trick"). ReLU kinks use autograd's selection ReLU'(0) = 0 (a Clarke-Jacobian
+    selection, spec §5). Each iteration is one J v + one J^T u product.
     """
     x = _check_inputs(x)
     check_positive_int("iters", iters)
     check_positive_float("tol", tol)
     with measurement_mode(model, mode):
-        x = x.detach()
-        _, vjp_fn = vjp(model, x)
+        lin = Linearization(model, x.detach())
         v0 = _start(vector, x.numel(), seed, x.dtype, x.device)
-
-        def matvec(v: torch.Tensor) -> torch.Tensor:
-            u = jvp(model, (x,), (v.view_as(x),))[1]
-            return vjp_fn(u)[0].reshape(-1)
-
-        return _singular(power_iteration(matvec, v0, iters=iters, tol=tol))
+        return _singular(power_iteration(lin.gram, v0, iters=iters, tol=tol))
 
 
 def parameter_jacobian_norm(
@@ -247,14 +243,9 @@ def parameter_jacobian_norm(
         space = ParamSpace(model)
         theta, x = space.unflatten(space.flat()), x.detach()
         if reduction == "stacked":
-            _, vjp_fn = vjp(lambda th: space.call(th, x), theta)
+            lin = Linearization(lambda th: space.call(th, x), theta)
             v0 = _start(vector, space.size, seed, space.dtype, space.device)
-
-            def matvec(v: torch.Tensor) -> torch.Tensor:
-                u = jvp(lambda th: space.call(th, x), (theta,), (space.unflatten(v),))[1]
-                return space.flatten(vjp_fn(u)[0])
-
-            return _singular(power_iteration(matvec, v0, iters=iters, tol=tol))
+            return _singular(power_iteration(lin.gram, v0, iters=iters, tol=tol))
         return _singular(_batched_param_power(space, theta, x, iters, tol, seed, vector))
 
 
