@@ -81,3 +81,16 @@ def test_post_nonlin_blocks_with_mean_subtraction(act):
         ResidualMLP(4, 16, 3, 2, activation="swish")
     with pytest.raises(ValueError, match="form"):
         ResidualMLP(4, 16, 3, 2, form="mid")
+
+
+def test_a_parameter_of_unknown_role_needs_an_explicit_role():
+    net = UserNet(16, 2)
+    net.pos = nn.Parameter(torch.zeros(4, 16))
+    with pytest.raises(ValueError, match="cannot infer the role of parameter 'pos'"):
+        parametrize(net, DepthMuP())
+    rec = parametrize(net, DepthMuP(), roles={"pos": "fixed"})
+    assert rec.roles["pos"] == "fixed"
+    with pytest.raises(ValueError, match="unknown parameter"):
+        parametrize(net, DepthMuP(), roles={"nope": "fixed"})
+    with pytest.raises(ValueError, match="must be one of"):
+        parametrize(net, DepthMuP(), roles={"pos": "embedding"})

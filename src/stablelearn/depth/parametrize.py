@@ -87,7 +87,8 @@ def _blocks(model: nn.Module) -> list[str]:
     return [n for n, m in model.named_modules() if isinstance(getattr(m, "branch_multiplier", None), float)]
 
 
-def _infer_roles(model: nn.Module, blocks: list[str]) -> tuple[dict[str, str], list[list[str]], list[str]]:
+def _infer_roles(model: nn.Module, blocks: list[str],
+                 overrides: dict[str, str]) -> tuple[dict[str, str], list[list[str]], list[str]]:
     """Roles by module order: inside a block, the last weight layer is 'block', earlier ones
     'block_inner'; outside, the first weight layer is 'input', the last 'output', others 'hidden'."""
     weights = [n for n, m in model.named_modules() if isinstance(m, WEIGHT_MODULES)]
@@ -108,7 +109,7 @@ def _infer_roles(model: nn.Module, blocks: list[str]) -> tuple[dict[str, str], l
     for n in outside[1:-1]:
         roles[n + ".weight"] = "hidden"
     for name, p in model.named_parameters():
-        if name in roles:
+        if name in roles or name in overrides:
             continue
         inside = any(name.startswith(b + ".") for b in blocks)
         if name == outside[-1] + ".bias":
@@ -148,11 +149,14 @@ def parametrize(model: nn.Module, scheme: Parametrization, base_width: int | Non
     if not blocks:
         raise ValueError("model has no residual blocks: wrap each branch in stablelearn.depth.ResidualBlock "
                          "or give the block module a float attribute 'branch_multiplier'")
-    role_map, block_layers, outside = _infer_roles(model, blocks)
+    roles = dict(roles or {})
+    names = {n for n, _ in model.named_parameters()}
+    for name, role in roles.items():
+        if name not in names:
+            raise ValueError(f"roles names unknown parameter {name!r}")
+    role_map, block_layers, outside = _infer_roles(model, blocks, roles)
     if roles:
         for name, role in roles.items():
-            if name not in role_map:
-                raise ValueError(f"roles names unknown parameter {name!r}")
             if role not in ROLES:
                 raise ValueError(f"roles[{name!r}] must be one of {ROLES}, got {role!r}")
         role_map.update(roles)
