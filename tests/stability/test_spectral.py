@@ -82,10 +82,16 @@ def test_jacobian_norms_match_svd(small):
     model, x, _, space, _ = small
     jac = torch.autograd.functional.jacobian(model, x)  # (B, out, B, in)
     per_example = [np.linalg.norm(jac[i, :, i, :].numpy(), 2) for i in range(x.shape[0])]
-    assert input_jacobian_norm(model, x, tol=1e-9, iters=500).value == pytest.approx(max(per_example), rel=1e-3)
+    est = input_jacobian_norm(model, x, tol=1e-9, iters=500)
+    assert est.value == pytest.approx(max(per_example), rel=1e-3)
+    np.testing.assert_allclose(est.values, per_example, rtol=1e-3)  # each example's own norm
+    stacked = input_jacobian_norm(model, x, tol=1e-9, iters=2000, per_example=False)
+    assert stacked.value == pytest.approx(max(per_example), rel=1e-3)  # the batch trick: max over the batch
     jt = torch.autograd.functional.jacobian(lambda t: space.call(space.unflatten(t), x), space.flat()).numpy()
     per = [np.linalg.norm(jt[i], 2) for i in range(x.shape[0])]
-    assert parameter_jacobian_norm(model, x, tol=1e-9, iters=500).value == pytest.approx(max(per), rel=1e-3)
+    pj = parameter_jacobian_norm(model, x, tol=1e-9, iters=500)
+    assert pj.value == pytest.approx(max(per), rel=1e-3)
+    np.testing.assert_allclose(pj.values, per, rtol=1e-3)
     stacked = parameter_jacobian_norm(model, x, reduction="stacked", tol=1e-9, iters=500).value
     assert stacked == pytest.approx(np.linalg.norm(jt.reshape(-1, space.size), 2), rel=1e-3)
 

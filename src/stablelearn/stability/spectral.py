@@ -8,6 +8,7 @@ Hessian of the mean probe loss, accumulated over chunks as PyHessian's ``dataloa
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.func import jvp, vjp, vmap
@@ -24,7 +25,7 @@ from ._functional import (
     measurement_mode,
     random_unit,
 )
-from .eigen import SpectralEstimate, lanczos, power_iteration
+from .eigen import SpectralEstimate, block_power_iteration, lanczos, power_iteration
 
 __all__ = [
     "SpectralEstimate",
@@ -199,6 +200,7 @@ def input_jacobian_norm(
     seed: int = 0,
     vector: torch.Tensor | None = None,
     mode: str = "eval",
+    per_example: bool = True,
 ) -> SpectralEstimate:
     """S_rep = max over the probe batch of ||d model(x_i) / d x_i||_2 (spec §2, reconstructed [I]).
 
@@ -206,7 +208,10 @@ def input_jacobian_norm(
     double-backward trick for J v). Without BatchNorm in train mode the Jacobian of the stacked batch is
     block-diagonal across examples, so the top singular value of the stacked map is the maximum over the
     batch (spec §2, "batch trick"). ReLU kinks use autograd's selection ReLU'(0) = 0 (a Clarke-Jacobian
-    selection, spec §5). Each iteration is one J v + one J^T u product.
+    selection, spec §5). Each iteration is one J v + one J^T u product. ``per_example=True`` (default in
+    eval mode) normalises each example's block separately, so every example converges at its own rate
+    (a plain power iteration on the stack stalls when two examples have close norms); ``values`` then holds
+    the per-example norms. In train mode (BatchNorm couples the batch) the stacked map is used.
     """
     x = _check_inputs(x)
     check_positive_int("iters", iters)
@@ -214,6 +219,10 @@ def input_jacobian_norm(
     with measurement_mode(model, mode):
         lin = Linearization(model, x.detach())
         v0 = _start(vector, x.numel(), seed, x.dtype, x.device)
+        if per_example and mode == "eval":
+            est = block_power_iteration(lin.gram, v0.view(x.shape[0], -1), iters=iters, tol=tol)
+            est.values = np.sqrt(np.clip(est.values, 0, None)) if est.values is not None else None
+            return _singular(est)
         return _singular(power_iteration(lin.gram, v0, iters=iters, tol=tol))
 
 
@@ -252,11 +261,10 @@ def parameter_jacobian_norm(
 def _batched_param_power(space, theta, x, iters, tol, seed, vector) -> SpectralEstimate:
     b = x.shape[0]
     if vector is not None and vector.numel() == b * space.size:
-        v = vector.detach().reshape(b, space.size).to(space.dtype)
+        v0 = vector.detach().reshape(b, space.size).to(space.dtype)
     else:
         gen = torch.Generator().manual_seed(seed)
-        v = torch.randn(b, space.size, generator=gen, dtype=torch.float64).to(space.dtype)
-    v = v / v.norm(dim=1, keepdim=True)
+        v0 = torch.randn(b, space.size, generator=gen, dtype=torch.float64).to(space.dtype)
 
     def one(xi: torch.Tensor, vi: torch.Tensor) -> torch.Tensor:
         f = lambda th: space.call(th, xi.unsqueeze(0))  # noqa: E731
@@ -264,17 +272,7 @@ def _batched_param_power(space, theta, x, iters, tol, seed, vector) -> SpectralE
         return space.flatten(vjp(f, theta)[1](u)[0])
 
     batched = vmap(one)
-    lam_prev, history = None, []
-    for it in range(1, iters + 1):
-        w = batched(x, v)
-        lams = (v * w).sum(dim=1)
-        if not torch.isfinite(w).all():
-            return SpectralEstimate(float("nan"), None, it, False, it, torch.tensor(history).numpy(), "non-finite")
-        lam = float(lams.max())
-        history.append(lam)
-        norms = w.norm(dim=1, keepdim=True)
-        v = torch.where(norms > 0, w / norms.clamp_min(1e-300), v)
-        if lam_prev is not None and abs(lam - lam_prev) <= tol * abs(lam):
-            return SpectralEstimate(lam, v.reshape(-1), it, True, it, torch.tensor(history).numpy())
-        lam_prev = lam
-    return SpectralEstimate(history[-1], v.reshape(-1), iters, False, iters, torch.tensor(history).numpy(), "max_iter")
+    est = block_power_iteration(lambda v: batched(x, v.view(b, -1)).reshape(-1), v0, iters=iters, tol=tol)
+    if est.values is not None:
+        est.values = np.sqrt(np.clip(est.values, 0, None))
+    return est
