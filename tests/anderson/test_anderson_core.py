@@ -143,3 +143,27 @@ def test_ill_posed_least_squares_gives_finite_coefficients():
     for _ in range(4):  # stagnation: x and T(x) repeat exactly
         out = acc.step(x, x + 1.0)
         assert np.all(np.isfinite(out))
+
+
+def test_scale_shift_rotation_invariance():
+    """Spec 4.7: gamma is unchanged under phi -> s phi with h -> h/s and under translation of x (GD);
+    under an orthogonal change of variables the iterates rotate with x."""
+    A, b = _quad(20, 1e3, seed=9)
+    n = 20
+
+    def gammas(T, x0, steps=15):
+        _, xs, infos = _run_collect(x0, T, method="aa", m=4, max_iter=steps)
+        return xs, [i.gamma for i in infos]
+
+    xs, g = gammas(lambda x: x - (A @ x - b), np.zeros(n))
+    s = 7.5  # phi -> s phi, h -> h / s: the same map
+    _, g_s = gammas(lambda x: x - (1 / s) * (s * (A @ x - b)), np.zeros(n))
+    c = np.linspace(-1, 1, n)  # translation: phi(x - c), started at x0 + c
+    xs_t, g_t = gammas(lambda x: x - (A @ (x - c) - b), c.copy())
+    Q, _ = np.linalg.qr(np.random.default_rng(1).standard_normal((n, n)))
+    xs_q, g_q = gammas(lambda y: y - Q @ (A @ (Q.T @ y) - b), np.zeros(n))
+    for k in range(1, 15):
+        for other in (g_s, g_t, g_q):
+            assert np.allclose(other[k], g[k], rtol=1e-7, atol=1e-9)
+        assert np.allclose(xs_t[k], xs[k] + c, atol=1e-9 * np.abs(xs[k]).max())
+        assert np.allclose(xs_q[k], Q @ xs[k], atol=1e-9 * np.abs(xs[k]).max())

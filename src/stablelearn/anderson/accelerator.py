@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _backend as B
+from ._checks import check_int, check_number
 
 Array = Any
 
@@ -170,20 +171,15 @@ class Accelerator:
     def __init__(self, m: int = 5, *, reg: float = 1e-10, governor: str = "dissipative", a: float = 4.0,
                  beta_max: float = 1.0, guard_ref: str = "base_step", sigma: float = 0.0,
                  restart_on_reject: bool = True, relaxation: float = 1.0, h: float | None = None) -> None:
-        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 0:
-            raise ValueError(f"m must be an integer >= 0, got {m!r}")
-        if not np.isfinite(reg) or reg < 0:
-            raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
+        check_int(m, "m")
+        check_number(reg, "reg", strict=False)
         if governor not in GOVERNORS:
             raise ValueError(f"governor must be one of {GOVERNORS}, got {governor!r}")
-        if not np.isfinite(a) or a <= 0:
-            raise ValueError(f"a must be > 0, got {a!r}")
-        if not beta_max > 0:
-            raise ValueError(f"beta_max must be > 0, got {beta_max!r}")
+        check_number(a, "a")
+        check_number(beta_max, "beta_max")
         if guard_ref not in GUARD_REFS:
             raise ValueError(f"guard_ref must be one of {GUARD_REFS}, got {guard_ref!r}")
-        if not np.isfinite(sigma) or sigma < 0:
-            raise ValueError(f"sigma must be >= 0, got {sigma!r}")
+        check_number(sigma, "sigma", strict=False)
         if sigma > 0 and (h is None or not h > 0):
             raise ValueError("sigma > 0 needs the step size h > 0")
         if not (0.0 < relaxation <= 2.0):

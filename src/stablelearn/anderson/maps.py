@@ -13,22 +13,9 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _backend as B
+from ._checks import check_int, check_number
 
 Array = Any
-
-
-def _check_positive(value: float, name: str) -> float:
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return value
-
-
-def _check_nonneg(value: float, name: str) -> float:
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -38,7 +25,7 @@ class L1:
     lam: float
 
     def __post_init__(self) -> None:
-        _check_nonneg(self.lam, "lam")
+        check_number(self.lam, "lam", strict=False)
 
     def __call__(self, v: Array, h: float) -> Array:
         return B.shrink(v, h * self.lam)
@@ -54,7 +41,7 @@ class SquaredL2:
     lam: float
 
     def __post_init__(self) -> None:
-        _check_nonneg(self.lam, "lam")
+        check_number(self.lam, "lam", strict=False)
 
     def __call__(self, v: Array, h: float) -> Array:
         return v / (1.0 + h * self.lam)
@@ -71,8 +58,8 @@ class ElasticNet:
     l2: float
 
     def __post_init__(self) -> None:
-        _check_nonneg(self.l1, "l1")
-        _check_nonneg(self.l2, "l2")
+        check_number(self.l1, "l1", strict=False)
+        check_number(self.l2, "l2", strict=False)
 
     def __call__(self, v: Array, h: float) -> Array:
         return B.shrink(v, h * self.l1) / (1.0 + h * self.l2)
@@ -103,7 +90,7 @@ class Box:
 
 def gd_map(grad: Callable[[Array], Array], h: float) -> Callable[[Array], Array]:
     """Gradient step T(x) = x - h * grad(x) (spec section 1)."""
-    h = _check_positive(h, "h")
+    h = check_number(h, "h")
     if not callable(grad):
         raise TypeError("grad must be callable")
     return lambda x: x - h * grad(x)
@@ -111,7 +98,7 @@ def gd_map(grad: Callable[[Array], Array], h: float) -> Callable[[Array], Array]
 
 def prox_grad_map(grad: Callable[[Array], Array], prox: Callable[[Array, float], Array], h: float) -> Callable[[Array], Array]:
     """Proximal-gradient (ISTA) step T(x) = prox_{h psi}(x - h * grad(x)) (spec section 1)."""
-    h = _check_positive(h, "h")
+    h = check_number(h, "h")
     if not callable(grad) or not callable(prox):
         raise TypeError("grad and prox must be callable")
     return lambda x: prox(x - h * grad(x), h)
@@ -133,8 +120,7 @@ def estimate_L(
     """
     if not callable(matvec):
         raise TypeError("matvec must be callable")
-    if int(n_iter) < 1:
-        raise ValueError(f"n_iter must be >= 1, got {n_iter}")
+    check_int(n_iter, "n_iter", 1)
     x0 = B.as_vector(x0, "x0")
     v = B.random_like(x0, seed)
     v = v / B.norm(v)

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import _backend as B
+from ._checks import check_int, check_number
 from .aa1 import TypeOneSafeguarded
 from .accelerator import GOVERNORS, GUARD_REFS, Accelerator, StepInfo
 from .maps import estimate_L, gd_map, prox_grad_map
@@ -179,16 +180,6 @@ def _choice(value: Any, name: str, options: tuple) -> Any:
     return value
 
 
-def _positive(value: Any, name: str, allow_zero: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")
-    return v
-
-
 def _check_output(y: Array, x0: Array, name: str) -> None:
     if not hasattr(y, "shape") or tuple(y.shape) != tuple(x0.shape):
         raise ValueError(f"{name}(x0) must return an array of shape {tuple(x0.shape)}, "
@@ -246,12 +237,10 @@ def solve(
     if energy is not None:
         _choice(energy, "energy", ENERGIES)
     _choice(guard_ref, "guard_ref", GUARD_REFS)
-    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 0:
-        raise ValueError(f"m must be an integer >= 0, got {m!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
-        raise ValueError(f"max_iter must be an integer >= 0, got {max_iter!r}")
-    _positive(reg, "reg", allow_zero=True)
-    tol = _positive(tol, "tol", allow_zero=True)
+    check_int(m, "m")
+    check_int(max_iter, "max_iter")
+    check_number(reg, "reg", strict=False)
+    tol = check_number(tol, "tol", strict=False)
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable")
     for name, fn in (("grad", grad), ("F", F), ("prox", prox), ("T", T)):
@@ -272,10 +261,10 @@ def solve(
                 g0 = grad(x0)
                 eps = 1e-6 * max(1.0, B.norm(x0))
                 L = 2.0 * estimate_L(lambda v: (grad(x0 + eps * v) - g0) / eps, x0, seed=seed)
-            h = 1.0 / _positive(L, "L")
+            h = 1.0 / check_number(L, "L")
         elif L is not None:
-            _positive(L, "L")
-        h = _positive(h, "h")
+            check_number(L, "L")
+        h = check_number(h, "h")
         Tmap = prox_grad_map(grad, prox, h) if prox is not None else gd_map(grad, h)
     T0 = Tmap(x0)
     _check_output(T0, x0, "T")

@@ -179,7 +179,8 @@ def run(ctx: Context) -> Result:
         row = [name]
         for label in METHODS:
             o = res[name][label]
-            row.append(" / ".join(_fmt(_iters_to(o, t), o) for t in TARGETS))
+            ks = [_iters_to(o, t) for t in TARGETS]
+            row.append(" / ".join(_fmt(k, o) for k in (ks if ks[0] is not None else ks[:1])))
         rows.append(row)
         for label in EGAA + ("AA", "AA-safe (SCS)"):
             o = res[name][label]
