@@ -109,7 +109,8 @@ def per_iteration(ns, n_iter, warm=5):
         res["ours AA (Accelerator)"] = timed(lambda k: run_ours(T, x0, k))
         res["ours EG-AA (Accelerator+guard)"] = timed(lambda k: run_ours(T, x0, k, F=p.F, accel="egaa"))
         res["ours solve(aa)"] = timed(lambda k: solve(x0, T=T, method="aa", max_iter=k, tol=0.0))
-        res["ours solve(egaa)"] = timed(lambda k: solve(x0, grad=p.grad, F=p.F, L=1.0, method="egaa", max_iter=k, tol=0.0))
+        res["ours solve(egaa)"] = timed(lambda k: solve(x0, grad=p.grad, F=p.F, L=1.0, method="egaa", max_iter=k,
+                                                        tol=0.0))
         eig, bt = torch.tensor(np.logspace(0, -4, n)), torch.tensor(-p.grad(x0))
         Tt = lambda x: x - (eig * x - bt)
         res["ours AA torch-cpu f64"] = timed(lambda k: run_ours(Tt, torch.zeros(n, dtype=torch.float64), k))

@@ -96,7 +96,8 @@ def gd_map(grad: Callable[[Array], Array], h: float) -> Callable[[Array], Array]
     return lambda x: x - h * grad(x)
 
 
-def prox_grad_map(grad: Callable[[Array], Array], prox: Callable[[Array, float], Array], h: float) -> Callable[[Array], Array]:
+def prox_grad_map(grad: Callable[[Array], Array], prox: Callable[[Array, float], Array],
+                  h: float) -> Callable[[Array], Array]:
     """Proximal-gradient (ISTA) step T(x) = prox_{h psi}(x - h * grad(x)) (spec section 1)."""
     h = check_number(h, "h")
     if not callable(grad) or not callable(prox):

@@ -119,8 +119,8 @@ def lasso(n_samples: int = 300, n_features: int = 600, rho: float = 0.95, seed: 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(A, b)
-    p = Problem(f"lasso {n_samples}x{n_features} rho={rho}", grad, F, psi, L, np.zeros(n_features), np.nan, "",
-                mu=0.0, info={"lam": lam, "l2": l2})
+    name = f"lasso {n_samples}x{n_features} rho={rho}" + (f" l2={l2:g}" if l2 else "")
+    p = Problem(name, grad, F, psi, L, np.zeros(n_features), np.nan, "", mu=0.0, info={"lam": lam, "l2": l2})
     p.F_star, how = _polish(p, est.coef_.astype(float), 2000)
     p.F_star_method = "sklearn coordinate descent (tol 1e-14), " + how
     return p
@@ -173,7 +173,7 @@ def logistic(dataset: str = "breast_cancer", standardize: bool = True, l2: float
     psi = L1(l1) if l1 > 0 else None
     F = (lambda w: phi(w) + psi.value(w)) if psi is not None else phi
     L = float(np.linalg.eigvalsh(X.T @ X)[-1]) / (4 * n) + l2
-    name = f"logistic {dataset}{' std' if standardize else ' raw'}"
+    name = f"logistic {dataset}{' std' if standardize else ' raw'}" + (f" l1={l1:g}" if l1 else "")
     p = Problem(name, grad, F, psi, L, np.zeros(d), np.nan, "", mu=l2, info={"l2": l2, "l1": l1})
     if psi is None:
         w = np.zeros(d)

@@ -299,7 +299,8 @@ def solve(
             fn = oracle.F if energy == "potential" else oracle.residual_energy
         stepper = _Accelerated(acc, fn)
 
-    rec: dict[str, list] = {k: [] for k in ("F", "residual", "theta", "beta_bar", "beta_bar_raw", "accepted", "restarted")}
+    step_keys = ("theta", "beta_bar", "beta_bar_raw", "accepted", "restarted")
+    rec: dict[str, list] = {k: [] for k in ("F", "residual", *step_keys)}
     z = x0
     status, r0, F0 = "max_iter", None, None
     x_out = x0
@@ -330,7 +331,7 @@ def solve(
             break
         z = stepper.step(z, Tz)
         info = stepper.info
-        for key in ("theta", "beta_bar", "beta_bar_raw", "accepted", "restarted"):
+        for key in step_keys:
             rec[key].append(getattr(info, key))
         k += 1
         bar.update(1)
@@ -340,7 +341,7 @@ def solve(
     n_iter = len(rec["theta"])
     if status == "non-finite":  # the failing step's info stays, its point is not recorded
         n_iter = len(rec["F"]) - 1 if rec["F"] else 0
-        for key in ("theta", "beta_bar", "beta_bar_raw", "accepted", "restarted"):
+        for key in step_keys:
             del rec[key][n_iter:]
     hist = History(
         F=np.asarray(rec["F"], dtype=float), residual=np.asarray(rec["residual"], dtype=float),
