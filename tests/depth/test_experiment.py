@@ -15,7 +15,7 @@ def test_quick_profile_runs_and_reports_every_claim(tmp_path):
     assert all(isinstance(c["holds"], bool) and c["measured"] for c in rec["claims"])
     folder = tmp_path / "depth"
     assert json.loads((folder / "result.json").read_text())["status"] == "ok"
-    assert (folder / "table.md").read_text().count("**Sweep") == 3
+    assert (folder / "table.md").read_text().count("**Sweep") == 4
     assert len(list(folder.glob("*.png"))) == len(rec["figures"]) >= 6
     drift = rec["data"]["sweep_a_teacher"][f"depth-muP k=1 n={max(a['widths'])}"]["drift"]
     assert drift["low"] <= drift["slope"] <= drift["high"]
