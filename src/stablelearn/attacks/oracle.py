@@ -169,13 +169,15 @@ class HardLabelOracle:
         self.queries[i] += len(pts)
         if not adv.any():
             return
-        d = np.linalg.norm(pts - self.x0[i], axis=1)
-        d = np.where(adv, d, np.inf)
-        for j in np.flatnonzero(adv):  # improvements in query order, so the trace is exact
-            if d[j] < self.best_l2[i]:
-                self.best_l2[i] = d[j]
-                self.best_x[i] = pts[j]
-                self.trace[i].append((int(q0 + j + 1), float(d[j])))
+        d = np.full(len(pts), np.inf)
+        d[adv] = np.linalg.norm(pts[adv] - self.x0[i], axis=1)
+        # improvements in query order (strict new minima of the running best), so the trace is exact
+        prev = np.minimum.accumulate(np.concatenate([[self.best_l2[i]], d]))[:-1]
+        for j in np.flatnonzero(d < prev):
+            self.trace[i].append((int(q0 + j + 1), float(d[j])))
+        if d.min() < self.best_l2[i]:
+            j = int(np.argmin(d))
+            self.best_l2[i], self.best_x[i] = d[j], pts[j]
 
     # ------------------------------------------------------------------ measuring peers
     def as_module(self, sample: int, num_classes: int) -> torch.nn.Module:
