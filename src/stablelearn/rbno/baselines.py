@@ -40,6 +40,10 @@ class PenalisedReducedFOSLS(ReducedFOSLS):
         t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64)
         self.P_A, self.P_b, self.P_f = t(V.T @ (M @ V)), t(V.T @ g), torch.tensor(c, dtype=torch.float64)
 
+    def fosls(self, c, mu) -> torch.Tensor:
+        """The true FOSLS value ``J(V c; mu)`` of the decoded field (no penalty), shape (B,)."""
+        return super().system(mu).loss(self._c(c))
+
     def system(self, mu) -> ReducedSystem:
         s = super().system(mu)
         w = self.weight

@@ -341,3 +341,38 @@ class FOSLSProblem:
                                         self.vertex_basis.split_indices()):
             rows.extend(ind[sub_b.nodal_dofs])
         return np.array(rows)
+
+    def transfer_from(self, coarse: "FOSLSProblem", x: np.ndarray) -> np.ndarray:
+        """Exact representation on this (nested, finer) mesh of FE vector(s) ``x`` of ``coarse``.
+
+        RT2 x P2 spaces are nested under uniform refinement, so the L2 projection (per component)
+        of the coarse field onto this space reproduces it exactly; used to measure errors against a
+        refined-mesh reference (the "finer" truth of spec section 4).
+        """
+        X = np.atleast_2d(coarse._check_x(x, allow_batch=True))
+        if "_transfer" not in self.__dict__ or self._transfer[0] is not coarse:
+            ops = []
+            q = self.basis.global_coordinates().value  # (2, n_elem, n_qp)
+            pts = q.reshape(2, -1)
+            for sub_f, ind_f, sub_c, ind_c in zip(self.basis.split_bases(), self.basis.split_indices(),
+                                                  coarse.basis.split_bases(), coarse.basis.split_indices()):
+                P = sub_c.probes(pts).tocsr()  # (n_comp * n_points, n_coarse_sub)
+                rows, cols, vals = [], [], []
+                npts = pts.shape[1]
+                for i in range(sub_f.Nbfun):
+                    phi = np.asarray(sub_f.basis[i][0].value).reshape(-1, npts)  # (n_comp, npts)
+                    wdx = (sub_f.dx * 1.0).reshape(-1)
+                    dofs = np.repeat(sub_f.element_dofs[i], q.shape[2])
+                    for c in range(phi.shape[0]):
+                        rows.append(dofs)
+                        cols.append(c * npts + np.arange(npts))
+                        vals.append(phi[c] * wdx)
+                L = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                  shape=(sub_f.N, P.shape[0])).tocsr()
+                mass = BilinearForm(lambda u, v, w: u * v if np.ndim(u) == 2 else (u * v).sum(0))
+                ops.append((ind_f, ind_c, spd_factor(mass.assemble(sub_f)), L @ P))
+            self._transfer = (coarse, ops)
+        out = np.zeros((X.shape[0], self.ndofs))
+        for ind_f, ind_c, lu, LP in self._transfer[1]:
+            out[:, ind_f] = lu.solve(np.asarray(LP @ X[:, ind_c].T)).T
+        return out[0] if np.ndim(x) == 1 else out
