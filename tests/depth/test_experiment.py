@@ -1,6 +1,8 @@
 """The quick profile of the `depth` reproduction, end to end through the runtime."""
 import json
 
+import pytest
+
 from stablelearn.experiments.depth import EXPERIMENT
 from stablelearn.runtime import run_experiment
 
@@ -37,3 +39,10 @@ def test_full_profile_code_path_on_a_tiny_grid(tmp_path):
     import matplotlib.pyplot as plt
     for fig in res.figures.values():
         plt.close(fig)
+
+
+@pytest.mark.slow
+def test_full_profile(tmp_path):
+    rec = run_experiment(EXPERIMENT, tmp_path, profile="full", progress=False)
+    assert rec["status"] == "ok", rec["error"]
+    assert all(isinstance(c["holds"], bool) for c in rec["claims"])

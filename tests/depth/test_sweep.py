@@ -44,3 +44,28 @@ def test_lr_sweep_runs_through_the_runtime_and_resumes(tmp_path):
         lr_sweep("teacher", {"d": DepthMuP()}, [0], [-1.0, 0.0, 1.0])
     with pytest.raises(ValueError, match="scheme"):
         lr_sweep("teacher", {"d": "depth-muP"}, [2], [-1.0, 0.0, 1.0])
+
+
+def small_task():
+    """A user's own data set, named by import path in lr_sweep."""
+    import torch
+
+    from stablelearn.depth import Task
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(64, 3, generator=g)
+    return Task("user", X, X[:, :1].sin(), "mse")
+
+
+def users_model(in_dim, width, depth, out_dim, **kw):
+    from stablelearn.depth import ResidualMLP
+
+    return ResidualMLP(in_dim, width, depth, out_dim, activation="tanh", **kw)
+
+
+def test_lr_sweep_accepts_a_users_task_and_model_by_import_path():
+    res = lr_sweep(f"{__name__}:small_task", {"d": DepthMuP()}, [1, 2], [-6.0, -4.0, -2.0], widths=[8], seeds=[0],
+                   steps=2, batch_size=8, model=f"{__name__}:users_model", progress=False)
+    assert res.losses.shape == (1, 1, 2, 3, 1) and np.isfinite(res.losses).all()
+    with pytest.raises(ValueError, match="cannot be imported"):
+        lr_sweep("teacher", {"d": DepthMuP()}, [1], [-1.0, 0.0, 1.0], model="nowhere.at_all:build")

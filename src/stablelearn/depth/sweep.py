@@ -8,6 +8,7 @@ log2 eta* against log2 L, with a bootstrap over seeds.
 """
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,21 +18,41 @@ import numpy as np
 from .models import ResidualMLP
 from .parametrize import _check_int
 from .schemes import Parametrization, check_optimizer, check_scheme, scheme_from_dict
-from .training import TASKS, make_task, train
+from .training import TASKS, Task, make_task, train
 
 HIDDEN_ROLES = ("block", "block_inner", "block_vector", "hidden")
 
 
-def train_cell(cell: dict) -> dict:
-    """Train one residual MLP described by a JSON-able ``cell`` and return its final loss and status.
+def _resolve(path: str, what: str):
+    """The object named by ``"package.module:attribute"``."""
+    module, _, attr = path.partition(":")
+    if not module or not attr:
+        raise ValueError(f"{what} must be a built-in name or 'package.module:function', got {path!r}")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"{what} {path!r} cannot be imported: {err}") from err
 
-    Keys: task, scheme (``Parametrization.to_dict()``), width, depth, block_layers, base_width,
-    base_depth, log2_lr, optimizer, steps, batch_size, seed, train ("hidden" freezes stem and readout).
+
+def _task(spec: str) -> Task:
+    task = make_task(spec) if spec in TASKS else _resolve(spec, "task")()
+    if not isinstance(task, Task):
+        raise TypeError(f"task {spec!r} must build a stablelearn.depth.Task, got {type(task).__name__}")
+    return task
+
+
+def train_cell(cell: dict) -> dict:
+    """Train one network described by a JSON-able ``cell`` and return its final loss and status.
+
+    Keys: task, model (None: :class:`ResidualMLP`), scheme (``Parametrization.to_dict()``), width,
+    depth, block_layers, base_width, base_depth, log2_lr, optimizer, steps, batch_size, seed, train
+    ("hidden" freezes stem and readout).
     """
-    task = make_task(cell["task"], seed=0)
-    model = ResidualMLP(task.in_dim, cell["width"], cell["depth"], task.out_dim,
-                        block_layers=cell["block_layers"], scheme=scheme_from_dict(cell["scheme"]),
-                        base_width=cell["base_width"], base_depth=cell["base_depth"], seed=cell["seed"])
+    task = _task(cell["task"])
+    build = ResidualMLP if cell.get("model") is None else _resolve(cell["model"], "model")
+    model = build(task.in_dim, cell["width"], cell["depth"], task.out_dim,
+                  block_layers=cell["block_layers"], scheme=scheme_from_dict(cell["scheme"]),
+                  base_width=cell["base_width"], base_depth=cell["base_depth"], seed=cell["seed"])
     roles = HIDDEN_ROLES if cell["train"] == "hidden" else None
     res = train(model, task, lr=2.0 ** cell["log2_lr"], steps=cell["steps"], optimizer=cell["optimizer"],
                 batch_size=cell["batch_size"], seed=cell["seed"], roles=roles)
@@ -168,9 +189,15 @@ class LRSweepResult:
 def lr_sweep(task: str, schemes: dict[str, Parametrization], depths: Sequence[int], log2_lrs: Sequence[float],
              *, widths: Sequence[int] = (128,), seeds: Sequence[int] = (0, 1), block_layers: int = 2,
              optimizer: str = "adam", steps: int = 100, batch_size: int = 128, base_width: int | None = None,
-             base_depth: int = 1, train: str = "hidden", executor=None, cache_dir=None, fresh: bool = False,
-             progress: bool | None = None) -> LRSweepResult:
-    """LR x depth x width sweep of residual MLPs on ``task`` ("teacher" or "digits"), spec 6 sweep A.
+             base_depth: int = 1, train: str = "hidden", model: str | None = None, executor=None,
+             cache_dir=None, fresh: bool = False, progress: bool | None = None) -> LRSweepResult:
+    """LR x depth x width sweep of residual networks on ``task``, spec 6 sweep A.
+
+    Cells must be JSON-able (they are cached and may run on other processes or Ray), so your own data
+    and network are named by import path: ``task`` is "teacher", "digits" or ``"pkg.module:make_task"``
+    (a function of no argument returning a :class:`Task`); ``model`` is None (:class:`ResidualMLP`) or
+    ``"pkg.module:build"`` called like ``ResidualMLP(in_dim, width, depth, out_dim, block_layers=...,
+    scheme=..., base_width=..., base_depth=..., seed=...)`` and returning a parametrised network.
 
     Args:
         schemes: ``{label: scheme}``; depths, widths, seeds: the grid; log2_lrs: base LRs as log2.
@@ -181,8 +208,12 @@ def lr_sweep(task: str, schemes: dict[str, Parametrization], depths: Sequence[in
     """
     from stablelearn.runtime import sweep
 
+    if not isinstance(task, str) or (task not in TASKS and ":" not in task):
+        raise ValueError(f"task must be one of {TASKS} or 'package.module:function', got {task!r}")
     if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+        _resolve(task, "task")
+    if model is not None:
+        _resolve(model, "model")
     if not isinstance(schemes, dict) or not schemes:
         raise ValueError("schemes must be a non-empty dict {label: Parametrization}")
     for label, sch in schemes.items():
@@ -204,7 +235,7 @@ def lr_sweep(task: str, schemes: dict[str, Parametrization], depths: Sequence[in
     cells = [{"task": task, "scheme": schemes[s].to_dict(), "width": int(w), "depth": int(d),
               "block_layers": int(block_layers), "base_width": int(n0), "base_depth": int(base_depth),
               "log2_lr": float(e), "optimizer": opt, "steps": int(steps), "batch_size": int(batch_size),
-              "seed": int(k), "train": train}
+              "seed": int(k), "train": train, **({"model": model} if model else {})}
              for s in labels for w in widths for d in depths for e in log2_lrs for k in seeds]
     outs = sweep(train_cell, cells, executor=executor, cache_dir=cache_dir, fresh=fresh,
                  desc="lr sweep", progress=progress)
