@@ -128,17 +128,17 @@ class Parametrization:
 
     def table(self, width: int, depth: int, *, base_width: int = 1, base_depth: int = 1,
               optimizer: str = "sgd", in_dim: int = 1) -> str:
-        """Markdown table of multipliers, init std and LR factors at (n, L), like spec section 1."""
+        """Markdown table of init std and LR factor per role at (n, L), with the branch and readout
+        multipliers in its heading, like spec section 1."""
         opt = self._check_opt(optimizer)
         m_n, m_L = width / base_width, depth / base_depth
-        rows = ["| role | multiplier | init std | LR factor |", "|---|---|---|---|"]
+        rows = ["| role | init std | LR factor |", "|---|---|---|"]
         for role in ROLES:
             fan_in = in_dim if role == "input" else width
-            mult = {"output": self.output_multiplier(m_n)}.get(
-                role, self.branch_multiplier(m_L) if role in ("block",) else 1.0)
-            rows.append(f"| {role} | {mult:.4g} | {self.init_std(role, fan_in, m_n):.4g} | "
-                        f"{self.lr_factor(role, opt, m_n, m_L):.4g} |")
-        return f"{self.name} at n={width} (n0={base_width}), L={depth} (L0={base_depth}), {opt}:\n" + "\n".join(rows)
+            rows.append(f"| {role} | {self.init_std(role, fan_in, m_n):.4g} | {self.lr_factor(role, opt, m_n, m_L):.4g} |")
+        head = (f"{self.name} at n={width} (n0={base_width}), L={depth} (L0={base_depth}), {opt}: "
+                f"branch multiplier {self.branch_multiplier(m_L):.4g}, readout multiplier {self.output_multiplier(m_n):.4g}")
+        return head + "\n" + "\n".join(rows)
 
 
 @dataclass(frozen=True)
