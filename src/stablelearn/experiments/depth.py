@@ -160,16 +160,17 @@ def _sweep_b(ctx: Context, cfg: dict, task: str, out: dict) -> tuple[list[Claim]
     stats: dict[tuple[str, float], dict[str, list[float]]] = {}
     rows = []
     for bp, beta in variants:
-        ko1, ko2, r1 = [], [], []
+        ko1, ko2, r1, dh = [], [], [], []
         for d in depths:
             got = [o for c, o in zip(cells, outs) if c["depth"] == d and c["decoupled"] == (bp == "decoupled")
                    and ("beta" in c["scheme"]) == bool(beta) and o["status"] == "ok"]
             ko1.append(float(np.mean([o["ko"][0] for o in got])) if got else math.nan)
             ko2.append(float(np.mean([o["ko"][1] for o in got])) if got else math.nan)
             r1.append(float(np.mean([o["r_scaled"][0] for o in got])) if got else math.nan)
-        stats[(bp, beta)] = {"ko1": ko1, "ko2": ko2, "r1": r1}
+            dh.append(float(np.mean([o["stream_change"] for o in got])) if got else math.nan)
+        stats[(bp, beta)] = {"ko1": ko1, "ko2": ko2, "r1": r1, "dh": dh}
         for i, d in enumerate(depths):
-            rows.append([bp, beta, d, r1[i], ko1[i], ko2[i], ko1[i] / ko2[i], ko1[i] * math.sqrt(d)])
+            rows.append([bp, beta, d, r1[i], ko1[i], ko2[i], ko1[i] / ko2[i], ko1[i] * math.sqrt(d), dh[i]])
     out["data"][f"sweep_b_{task}"] = {f"{bp} beta={beta}": v for (bp, beta), v in stats.items()}
     import matplotlib.pyplot as plt
 
@@ -202,7 +203,7 @@ def _sweep_b(ctx: Context, cfg: dict, task: str, out: dict) -> tuple[list[Claim]
               f"(L={depths[0]}: {std0['ko1'][0] / std0['ko2'][0]:.3f})", ratio_std > 0.4),
     ]
     table = Table(f"Sweep B ({task}, SGD η={b['lr']}, {b['steps']} steps, n={cfg['width']}): collapse",
-                  ["backward", "β", "L", "√L·mean r_l,1", "ko1", "ko2", "ko1/ko2", "ko1·√L"], rows)
+                  ["backward", "β", "L", "√L·mean r_l,1", "ko1", "ko2", "ko1/ko2", "ko1·√L", "rms Δh_L"], rows)
     return claims, [table]
 
 
