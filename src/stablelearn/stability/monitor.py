@@ -116,9 +116,12 @@ class StabilityMonitor:
     ----------
     model, loss_fn: the trained model and a mean-reduced ``loss_fn(outputs, targets)``.
     probe: a fixed ``(inputs, targets)`` pair or DataLoader: the probe set of every check (spec §2).
-    every: run the spectral check every ``every`` steps; None (default) chooses it from ``overhead``:
-        after each check, ``every = ceil(check_time / (overhead * step_time))`` with the measured times.
-    overhead: the budget in (0, 1] of extra wall time for checks (default 0.1 = 10 %).
+    every: run the spectral check every ``every`` steps; None (default) schedules checks from ``overhead``:
+        a check runs when ``overhead * train_time - monitor_time >= last check time`` (measured wall times;
+        the cheap metrics and the cold first check are paid from the same budget), so the monitor's total
+        time stays near ``overhead`` x the training time (spec §2 "overhead rule").
+    overhead: the budget in (0, 1] of extra wall time (default 0.1 = 10 %).
+    max_every: a check runs at least every ``max_every`` steps even over budget.
     metrics: any of "sharpness", "probe_loss", "lambda_min", "input_jacobian" (checks) and "grad_norm",
         "weight_norm", "update_ratio", "output_norm" (cheap, every step).
     alerts: "warn" (``StabilityWarning``), "raise" (``StabilityAlert``), "off", or a callable(Alert).
@@ -183,12 +186,17 @@ class StabilityMonitor:
         self._last_loss: float | None = None
         self._log_rho: list[float] = []
         self._prev = [p.detach().clone() for p in self._params()] if "update_ratio" in self.metrics else None
+        self._prev_norm: float | None = (
+            float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(self._prev)))) if self._prev else None)
         self._out_norm = math.nan
         self._hook = model.register_forward_hook(self._record_output) if "output_norm" in self.metrics else None
-        self._next_check = 0
+        self._last_check: int | None = None
         self._last_call: float | None = None
-        self._step_time = math.nan
-        self._check_time = math.nan
+        self._last_call_step = 0
+        self._cost = {"cheap": math.nan, "check": math.nan}  # EMA of the last measured costs (s)
+        self._spent = {"cheap": 0.0, "check": 0.0}
+        self.train_time = 0.0  # wall time between on_step calls (the user's training)
+        self.monitor_time = 0.0  # wall time inside on_step
         self._jsonl = self._writer = None
         if log_dir is not None:
             Path(log_dir).mkdir(parents=True, exist_ok=True)
@@ -211,18 +219,20 @@ class StabilityMonitor:
             self._out_norm = float(out.norm()) / math.sqrt(max(out.shape[0], 1))
 
     def _cheap(self, row: dict[str, float]) -> None:
-        params = self._params()
+        params = [p.detach() for p in self._params()]
         if "grad_norm" in self.metrics:
-            grads = [p.grad for p in params if p.grad is not None]
+            grads = [p.grad for p in self._params() if p.grad is not None]
             row["grad_norm"] = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))) if grads else math.nan
-        if "weight_norm" in self.metrics or "update_ratio" in self.metrics:
-            wnorm = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm([p.detach() for p in params]))))
-            row["weight_norm"] = wnorm
+        if "weight_norm" in self.metrics or self._prev is not None:
+            row["weight_norm"] = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(params))))
         if self._prev is not None:
-            diff = torch._foreach_sub([p.detach() for p in params], self._prev)
-            prev_norm = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(self._prev))))
-            row["update_ratio"] = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(diff)))) / max(prev_norm, 1e-300)
-            torch._foreach_copy_(self._prev, [p.detach() for p in params])
+            # ||theta - theta_prev|| / ||theta_prev||, theta_prev = the weights at the previous cheap measurement
+            torch._foreach_sub_(self._prev, params)
+            diff = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(self._prev))))
+            if self._prev_norm is not None:
+                row["update_ratio"] = diff / max(self._prev_norm, 1e-300)
+            torch._foreach_copy_(self._prev, params)
+            self._prev_norm = row["weight_norm"]
         if "output_norm" in self.metrics:
             row["output_norm"] = self._out_norm
 
@@ -303,33 +313,63 @@ class StabilityMonitor:
                          f"step {step}: the running local stability exponent is {row['exponent']:.3g} > 0")
 
     # --- entry point ---------------------------------------------------------------------------------
-    def on_step(self, step: int, optimizer: torch.optim.Optimizer | None = None) -> dict[str, float]:
-        """Record the metrics of training step ``step`` (call it after ``optimizer.step()``); returns the row."""
+    def on_step(self, step: int, optimizer: torch.optim.Optimizer | None = None) -> dict[str, float] | None:
+        """Record training step ``step`` (call it after ``optimizer.step()``); returns the row, or None when
+        the overhead budget skipped this step."""
         t0 = time.perf_counter()
+        self._last_call_step = step
         if self._last_call is not None:
-            dt = t0 - self._last_call  # the training step between two calls, monitor time excluded
-            self._step_time = dt if math.isnan(self._step_time) else 0.9 * self._step_time + 0.1 * dt
-        row: dict[str, float] = {"step": int(step), "check": 0}
-        self._cheap(row)
-        if any(not math.isfinite(row.get(k, 0.0)) for k in ("grad_norm", "weight_norm")):
-            self._fire("nan", step, math.nan, f"step {step}: non-finite gradients or weights")
-        if any(m in self.metrics for m in CHECK_METRICS) and step >= self._next_check:
+            self.train_time += t0 - self._last_call  # the training between two calls, monitor time excluded
+        row: dict[str, float] | None = None
+        if self._due("cheap", step):
+            row = {"step": int(step), "check": 0}
+            self._cheap(row)
+            self._spend("cheap", time.perf_counter() - t0)
+            if any(not math.isfinite(row.get(k, 0.0)) for k in ("grad_norm", "weight_norm")):
+                self._fire("nan", step, math.nan, f"step {step}: non-finite gradients or weights")
+        if any(m in self.metrics for m in CHECK_METRICS) and self._due("check", step):
             c0 = time.perf_counter()
+            row = row if row is not None else {"step": int(step), "check": 0}
             self._check(step, optimizer, row)
-            dt = time.perf_counter() - c0
-            self._check_time = dt if math.isnan(self._check_time) else 0.5 * self._check_time + 0.5 * dt
-            self._next_check = step + self._interval()
-        self.history.rows.append(row)
-        self._log(row)
+            self._spend("check", time.perf_counter() - c0)
+            self._last_check = step
+        if row is not None:
+            self.history.rows.append(row)
+            self._log(row)
         self._last_call = time.perf_counter()
+        self.monitor_time += self._last_call - t0
         return row
 
-    def _interval(self) -> int:
+    # A share of the overhead budget for the cheap metrics; the rest pays for the spectral checks.
+    CHEAP_SHARE = 0.25
+
+    def _spend(self, kind: str, dt: float) -> None:
+        self._spent[kind] += dt
+        est = self._cost[kind]
+        self._cost[kind] = dt if math.isnan(est) else 0.5 * est + 0.5 * dt
+
+    def _due(self, kind: str, step: int) -> bool:
+        """Fixed ``every`` (cheap metrics then run every step), or the overhead budget: run when the time
+        accrued for this kind, share * overhead * training time - time spent on it so far, covers its
+        last measured cost (the cold first check included). The first call always measures; a check runs
+        at least every ``max_every`` steps."""
+        last = self._last_check if kind == "check" else None
+        if self._last_call is None or (kind == "check" and last is None):
+            return True
         if self.every is not None:
-            return self.every
-        if math.isnan(self._step_time) or self._step_time <= 0:
-            return 1  # no step time yet: check again next step to measure it
-        return int(min(self.max_every, max(1, math.ceil(self._check_time / (self.overhead * self._step_time)))))
+            return kind == "cheap" or step - last >= self.every
+        if kind == "check" and step - last >= self.max_every:
+            return True
+        share = self.CHEAP_SHARE if kind == "cheap" else 1 - self.CHEAP_SHARE
+        return share * self.overhead * self.train_time - self._spent[kind] >= self._cost[kind]
+
+    @property
+    def effective_every(self) -> float:
+        """Steps per check at the current costs: check time / (overhead * mean training step time)."""
+        if self.every is not None:
+            return float(self.every)
+        steps = max(self._last_call_step, 1)
+        return self._cost["check"] / max((1 - self.CHEAP_SHARE) * self.overhead * self.train_time / steps, 1e-12)
 
     def _log(self, row: dict[str, float]) -> None:
         if self._jsonl is not None:
