@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from stablelearn.anderson import Accelerator, QRWindow, solve
 from stablelearn.anderson.problems import logistic, quadratic
@@ -167,3 +168,30 @@ def test_scale_shift_rotation_invariance():
             assert np.allclose(other[k], g[k], rtol=1e-7, atol=1e-9)
         assert np.allclose(xs_t[k], xs[k] + c, atol=1e-9 * np.abs(xs[k]).max())
         assert np.allclose(xs_q[k], Q @ xs[k], atol=1e-9 * np.abs(xs[k]).max())
+
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), m=st.integers(1, 6), steps=st.integers(1, 15),
+       dup=st.booleans(), reg=st.sampled_from([0.0, 1e-10, 1e-3]))
+def test_qr_window_property(seed, m, steps, dup, reg):
+    """Any append/drop sequence (with optional duplicate columns): gamma is finite, theta in [0, 1],
+    and the residual ||r - dR gamma|| is no worse than a fresh regularised lstsq's (to 1e-8)."""
+    rng = np.random.default_rng(seed)
+    n = 12
+    win = QRWindow(m, np.zeros(n))
+    rs, cols = [rng.standard_normal(n)], []
+    for i in range(steps):
+        new = rs[-1] + (cols[-1] if dup and cols and i % 2 else rng.standard_normal(n))
+        rs.append(new)
+        win.append(rs[-1], rs[-2], rs[-1], rs[-2])
+        cols = (cols + [rs[-1] - rs[-2]])[-m:]
+    r = rng.standard_normal(n)
+    gamma, theta = win.solve(r, reg)
+    dR = np.stack(cols, axis=1)
+    assert np.all(np.isfinite(gamma)) and 0.0 <= theta <= 1.0 + 1e-12
+    lam = reg * np.sum(dR**2)
+    obj = lambda g: np.sum((r - dR @ g) ** 2) + lam * np.sum(g**2)
+    ref = np.linalg.lstsq(np.vstack([dR, np.sqrt(lam) * np.eye(len(cols))]), np.r_[r, np.zeros(len(cols))],
+                          rcond=None)[0]
+    assert obj(gamma) <= obj(ref) * (1 + 1e-8) + 1e-12
