@@ -59,6 +59,12 @@ class QRWindow:
             return
         # Delta R without its first column = Q R[:, 1:], R[:, 1:] upper Hessenberg: re-triangularise.
         Qt, Rt = np.linalg.qr(self.R[:k, 1:k])
+        # a dependent column left a zero row in R; the re-triangularisation may then return a
+        # basis vector that is not needed (zero row of Rt) and not orthonormal: drop it
+        row_max = np.abs(Rt).max(axis=1)
+        dead = row_max <= self._tiny * max(row_max.max(), np.finfo(float).tiny)
+        Qt[:, dead] = 0.0
+        Rt[dead, :] = 0.0
         B.matmul_into(B.from_host(np.ascontiguousarray(Qt.T), self.Q), self.Q[:k], self._spare[: k - 1])
         self.Q, self._spare = self._spare, self.Q
         self.R[:] = 0.0
