@@ -137,6 +137,9 @@ def test_statuses():
     r = solve(np.ones(3), T=bad_T, method="aa", max_iter=50, tol=0.0)
     assert r.status == "non-finite" and np.all(np.isfinite(r.x)) and r.n_iter == 2
     assert r.history.F.size == r.n_iter + 1 and r.history.theta.size == r.n_iter
+    # no L and no h: L estimated by power iteration at x0 (h = 1/(2 L_est)); still converges
+    e = solve(np.zeros(20), grad=p.grad, F=p.F, method="egaa", tol=1e-8, max_iter=2000, seed=0)
+    assert e.status == "converged" and e.info["h"] == pytest.approx(0.5 / 1.0, rel=1e-3)
 
 
 @pytest.mark.parametrize("kwargs, match", [
