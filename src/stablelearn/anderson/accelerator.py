@@ -171,7 +171,8 @@ class Accelerator:
     the restart. The paper's exact algorithm could not be read (spec section 0).
 
     ``reg`` is relative: the penalty is ``reg * ||Delta R||_F^2 * ||gamma||^2``; for float32 inputs it
-    is raised to at least the dtype's epsilon.
+    is raised to at least the dtype's epsilon. ``step`` keeps references to ``x`` and ``Tx`` (no copy)
+    for the next difference: do not modify them in place after the call.
     """
 
     def __init__(self, m: int = 5, *, reg: float = 1e-10, governor: str = "dissipative", a: float = 4.0,

@@ -53,7 +53,8 @@ class SolveResult:
     (||r_k|| or F(x_k) - F(x_0) grew by DIVERGENCE_FACTOR), "non-finite" (T or F returned NaN/inf;
     ``x`` is then the last finite iterate). ``n_grad`` counts evaluations of T (one gradient and one
     prox each); ``n_F`` counts the objective evaluations the method itself needs (guard, restart
-    test), not those made only to fill ``history.F``."""
+    test), not those made only to fill ``history.F``; the one or two gradient calls made at x0 to
+    validate shapes (and to estimate L when it is not given) are not counted either."""
 
     x: Array
     converged: bool
@@ -87,6 +88,11 @@ class _Oracle:
     def _put(self, cache: list, y: Array, val: Any) -> None:
         cache.append((y, val))
         del cache[: -self.size]
+
+    def seed(self, y: Array, Ty: Array) -> None:
+        """Record an evaluation of T made outside the oracle (counted)."""
+        self.n_T += 1
+        self._put(self._tc, y, Ty)
 
     def T(self, y: Array) -> Array:
         val = self._find(self._tc, y)
@@ -277,8 +283,7 @@ def solve(
         energy = "potential" if F is not None else "residual"
 
     oracle = _Oracle(Tmap, F)
-    oracle._put(oracle._tc, x0, T0)
-    oracle.n_T = 1
+    oracle.seed(x0, T0)
     if method == "gd":
         stepper: _Base = _Base()
     elif method in ("fista", "fista_restart"):
