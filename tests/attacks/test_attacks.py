@@ -201,3 +201,14 @@ def test_presets():
     assert (a.lr, a.g_max, a.tol_step, a.q) == (0.4, 1.0, 1e-4, 50)
     with pytest.raises(ValueError, match="preset"):
         ARSOPT.from_preset("mnist")
+
+
+def test_callback_reports_each_improvement(linear10):
+    lin, x, y = linear10
+    seen = []
+    res = ARSOPT.from_preset("small")(HardLabelOracle(lin, budget=300), x[:2], y[:2], progress=False,
+                                      callback=lambda i, q, d: seen.append((i, q, d)))
+    for i in range(2):
+        mine = [(q, d) for j, q, d in seen if j == i]
+        assert mine and mine[-1][1] == res.distance[i]
+        assert all(a[1] > b[1] and a[0] <= b[0] for a, b in zip(mine, mine[1:]))
