@@ -75,3 +75,13 @@ def test_get_executor_rejects_bad_input(kwargs, message):
 def test_sweep_rejects_cells_that_are_not_json():
     with pytest.raises(TypeError, match="JSON-serialisable"):
         sweep(toy.draw, [{"i": object()}])
+
+
+def test_salt_separates_cache_entries(tmp_path):
+    log, cache = tmp_path / "log", tmp_path / "cache"
+    cells = [{"i": i, "log": str(log)} for i in range(2)]
+    sweep(toy.draw, cells, cache_dir=cache, salt="v1")
+    sweep(toy.draw, cells, cache_dir=cache, salt="v1")
+    assert len(toy.calls(log)) == 2
+    sweep(toy.draw, cells, cache_dir=cache, salt="v2")
+    assert len(toy.calls(log)) == 4

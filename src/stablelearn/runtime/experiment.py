@@ -109,6 +109,7 @@ class Experiment:
     quick: Mapping[str, Any]
     full: Mapping[str, Any]
     expected_time: Mapping[str, str] = field(default_factory=dict)
+    version: str = "1"  # part of every cell's cache key: bump it when a cell's meaning changes
 
     def config(self, profile: str) -> dict[str, Any]:
         if profile not in ("quick", "full"):
@@ -131,12 +132,13 @@ class Context:
     executor: Any = None
     fresh: bool = False
     progress: bool | None = None
+    salt: str = ""
 
     def map(self, fn: Callable[[dict], Any], cells: Sequence[dict], desc: str | None = None) -> list:
         from stablelearn.runtime.sweep import sweep
 
         return sweep(fn, cells, executor=self.executor, cache_dir=self.dir / "cells",
-                     fresh=self.fresh, desc=desc, progress=self.progress)
+                     fresh=self.fresh, desc=desc, progress=self.progress, salt=self.salt)
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -59,7 +59,8 @@ def run_experiment(experiment: Experiment, out_dir: str | os.PathLike, *, profil
         "error": None, "wall_time": None,
     }
     ctx = Context(config=config, profile=profile, seed=seed, dir=folder,
-                  executor=executor or LocalExecutor(), fresh=fresh, progress=progress)
+                  executor=executor or LocalExecutor(), fresh=fresh, progress=progress,
+                  salt=f"{experiment.name}:{experiment.version}")
     t0 = time.perf_counter()
     try:
         result = experiment.run(ctx)

@@ -15,10 +15,15 @@ from stablelearn.runtime.seeding import config_hash
 __all__ = ["sweep", "cell_key"]
 
 
-def cell_key(fn: Callable, cell: Any) -> str:
-    """The cache key of ``fn(cell)``: a hash of the function's qualified name and the cell."""
+def cell_key(fn: Callable, cell: Any, salt: str = "") -> str:
+    """The cache key of ``fn(cell)``: a hash of the function's qualified name, the cell and ``salt``.
+
+    The key does not see the function's code: after changing what a cell computes, change ``salt``
+    (an experiment's ``version``) or run with ``fresh=True``.
+    """
     name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
-    return config_hash({"fn": name, "cell": cell})[:20]
+    key = {"fn": name, "cell": cell, **({"salt": salt} if salt else {})}
+    return config_hash(key)[:20]
 
 
 def _write_atomic(path: Path, value: Any) -> None:
@@ -32,7 +37,7 @@ def _write_atomic(path: Path, value: Any) -> None:
 
 def sweep(fn: Callable[[dict], Any], cells: Sequence[dict], *, executor: Executor | None = None,
           cache_dir: str | os.PathLike | None = None, fresh: bool = False, desc: str | None = None,
-          progress: bool | None = None) -> list:
+          progress: bool | None = None, salt: str = "") -> list:
     """``[fn(cell) for cell in cells]`` through ``executor``, resumable through ``cache_dir``.
 
     Parameters
@@ -42,12 +47,13 @@ def sweep(fn: Callable[[dict], Any], cells: Sequence[dict], *, executor: Executo
     executor : defaults to in-process :class:`LocalExecutor`.
     cache_dir : where finished cells are kept (``<key>.pkl``); ``None`` keeps nothing.
     fresh : ignore (and overwrite) finished cells.
+    salt : folded into every cell's key (see :func:`cell_key`).
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     cells = list(cells)
     executor = executor or LocalExecutor()
-    keys = [cell_key(fn, c) for c in cells]  # also validates that cells are JSON-serialisable
+    keys = [cell_key(fn, c, salt) for c in cells]  # also validates that cells are JSON-serialisable
     out: list[Any] = [None] * len(cells)
     todo = list(range(len(cells)))
     folder = Path(cache_dir) if cache_dir is not None else None
