@@ -158,13 +158,13 @@ def test_monitor_raise_on_nan_and_validation():
 def test_monitor_keeps_to_its_overhead_budget():
     model, X, y, lam = _quadratic(3)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    mon = StabilityMonitor(model, _mse, (X, y), overhead=0.05, alerts="off", metrics=("sharpness", "probe_loss"))
-    _train(model, X, y, opt, mon, 60)
+    mon = StabilityMonitor(model, _mse, (X, y), overhead=0.5, alerts="off", metrics=("sharpness", "probe_loss"))
+    _train(model, X, y, opt, mon, 300)
     n_checks = int(np.nansum(mon.history.column("check")))
-    assert 1 <= n_checks < 60
+    assert 1 <= n_checks < 300
     # the budget rule: time spent on checks <= (1 - cheap share) * overhead * training time + the cost of
     # the last check it allowed (the cost estimate is an EMA weighting the last check by 1/2)
-    allowed = (1 - mon.CHEAP_SHARE) * 0.05 * mon.train_time
+    allowed = (1 - mon.CHEAP_SHARE) * 0.5 * mon.train_time
     assert mon._spent["check"] <= allowed + 2 * mon._cost["check"] + 1e-4
     assert mon.effective_every > 0
 

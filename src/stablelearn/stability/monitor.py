@@ -116,17 +116,20 @@ class StabilityMonitor:
     ----------
     model, loss_fn: the trained model and a mean-reduced ``loss_fn(outputs, targets)``.
     probe: a fixed ``(inputs, targets)`` pair or DataLoader: the probe set of every check (spec §2).
-    every: run the spectral check every ``every`` steps; None (default) schedules checks from ``overhead``:
-        a check runs when ``overhead * train_time - monitor_time >= last check time`` (measured wall times;
-        the cheap metrics and the cold first check are paid from the same budget), so the monitor's total
-        time stays near ``overhead`` x the training time (spec §2 "overhead rule").
+    every: run the spectral check every ``every`` steps (and the cheap metrics every step); None (default)
+        schedules both from ``overhead``: each runs when its share of ``overhead * train_time`` minus the
+        time already spent on it covers its last measured cost (cheap metrics 25 %, checks 75 %), so the
+        monitor's total time stays near ``overhead`` x the training time (spec §2 "overhead rule"). The
+        first check runs at the first call and is paid back from the budget, so on runs shorter than about
+        (cold check time / overhead) the overhead exceeds the budget.
     overhead: the budget in (0, 1] of extra wall time (default 0.1 = 10 %).
     max_every: a check runs at least every ``max_every`` steps even over budget.
     metrics: any of "sharpness", "probe_loss", "lambda_min", "input_jacobian" (checks) and "grad_norm",
         "weight_norm", "update_ratio", "output_norm" (cheap, every step).
     alerts: "warn" (``StabilityWarning``), "raise" (``StabilityAlert``), "off", or a callable(Alert).
     patience: the k consecutive checks of a margin > 1 / rising probe loss / positive exponent that fire an alert.
-    iters, tol: power-iteration budget of a check (warm-started from the previous eigenvector).
+    iters, tol: Lanczos budget of a check (warm-started from the previous eigenvector; keeps ``iters``
+        vectors of the parameter size in memory).
     mode: BatchNorm/dropout semantics of the checks (spec §7): "eval" (default: frozen BN statistics,
         dropout off; the model's modes are restored afterwards) or "train".
     log_dir: when given, rows are appended to ``log_dir/stability.jsonl`` as they come, and to TensorBoard
@@ -252,20 +255,19 @@ class StabilityMonitor:
             with measurement_mode(model, self.mode):
                 row["probe_loss"] = total_loss(model, loss_fn, probe)
         if "sharpness" in self.metrics:
-            top = self._solve("sharpness", sharpness, model, loss_fn, probe, method="power")
+            top = self._solve("sharpness", sharpness, model, loss_fn, probe)
             row["sharpness"] = top.value
             measured = top.value
             if info is not None and info.kind == "adam":
                 measured = math.nan
                 if info.preconditioner is not None:
-                    pre = self._solve("precond", sharpness, model, loss_fn, probe, method="power",
+                    pre = self._solve("precond", sharpness, model, loss_fn, probe,
                                       preconditioner=info.preconditioner)
                     row["precond_sharpness"] = measured = pre.value
             if info is not None:
                 row["margin"] = measured / info.edge
         if "lambda_min" in self.metrics:
-            low = self._solve("lambda_min", lambda_min, model, loss_fn, probe, method="power",
-                              lam_max=row.get("sharpness"))
+            low = self._solve("lambda_min", lambda_min, model, loss_fn, probe)
             row["lambda_min"] = low.value
             if info is not None and info.kind == "gd" and "sharpness" in row and math.isfinite(low.value):
                 rho = contraction_factor(info.lr, min(low.value, row["sharpness"]), row["sharpness"])
@@ -351,14 +353,12 @@ class StabilityMonitor:
     def _due(self, kind: str, step: int) -> bool:
         """Fixed ``every`` (cheap metrics then run every step), or the overhead budget: run when the time
         accrued for this kind, share * overhead * training time - time spent on it so far, covers its
-        last measured cost (the cold first check included). The first call always measures; a check runs
-        at least every ``max_every`` steps."""
+        last measured cost. Both run at the first call (the cold first check is then paid back from the
+        budget); a check runs at least every ``max_every`` steps."""
         last = self._last_check if kind == "check" else None
-        if self._last_call is None or (kind == "check" and last is None):
-            return True
         if self.every is not None:
-            return kind == "cheap" or step - last >= self.every
-        if kind == "check" and step - last >= self.max_every:
+            return kind == "cheap" or last is None or step - last >= self.every
+        if math.isnan(self._cost[kind]) or (kind == "check" and step - last >= self.max_every):
             return True
         share = self.CHEAP_SHARE if kind == "cheap" else 1 - self.CHEAP_SHARE
         return share * self.overhead * self.train_time - self._spent[kind] >= self._cost[kind]
