@@ -124,3 +124,29 @@ def test_bad_problem_inputs(heat16):
         P.solve([-1.0])
     with pytest.raises(ValueError, match="length"):
         heat16.fosls(np.zeros(5), heat16.sample(1)[0])
+
+
+def test_elasticity_displacement_matches_primal_galerkin():
+    from stablelearn.rbno import Elasticity
+    pts = np.array([[1.0, 1.9, 0.5, 1.5], [0.5, 0.5, 0.2, 0.9]])
+    xi = np.random.default_rng(0).standard_normal(4)
+    diffs, Js = [], []
+    for nx in (4, 8, 16):
+        P = Elasticity(nx, nx // 2, modes=4)
+        sol = P.solve(xi)
+        diffs.append(np.abs(sol.evaluate_u(pts) - P.evaluate_primal(P.primal_solve(xi), pts)).max())
+        Js.append(sol.functional)
+        # traction-free top edge and the right-edge traction hold through the lift
+        assert np.allclose(sol.x[P.essential], P.lift[P.essential])
+    assert diffs[2] < 0.6 * diffs[1] < 0.36 * diffs[0], diffs
+    assert Js[2] < Js[1] < Js[0]
+
+
+def test_kl_field_is_mesh_independent():
+    from stablelearn.rbno import matern_kl
+    pts = np.random.default_rng(1).uniform(0, 1, (2, 5))
+    modes, c = matern_kl(pts, 6)
+    again, _ = matern_kl(pts, 6)
+    assert np.array_equal(modes, again) and np.all(np.diff(c) <= 0)
+    # constant mode: sqrt(c_0) * 1 on the unit square, c_0 = delta^-2
+    assert np.allclose(modes[:, 0], 1 / 1.5)

@@ -7,7 +7,15 @@ import torch
 from stablelearn.rbno.network import RBNO
 
 
-def test_residual_training_decreases_loss(heat16, heat_rb):
+@pytest.fixture
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny networks: extra intra-op threads only add contention
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_residual_training_decreases_loss(heat16, heat_rb, one_thread):
     red = heat_rb[2]
     net = RBNO(red, loss="residual", hidden=(32,), seed=0)
     mu_test = heat16.sample(20, seed=42)

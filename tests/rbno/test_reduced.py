@@ -94,3 +94,11 @@ def test_reduced_bad_inputs(heat16, heat_rb):
         red.estimate(torch.full((1, red.r), float("nan")), heat16.sample(1))
     with pytest.raises(ValueError, match="vanish on the essential"):
         ReducedFOSLS(heat16, np.ones((heat16.ndofs, 2)))
+
+
+def test_elasticity_elementwise_split_equals_projected_assembly():
+    from stablelearn.rbno import Elasticity
+    P = Elasticity(4, 2, modes=3)
+    S = P.solve_many(P.sample(6, seed=0), progress=False) - P.lift
+    red = ReducedFOSLS(P, pod(S, P.product(), 4))
+    _check_projection(P, red, P.sample(2, seed=1))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from stablelearn.rbno import (DarcyFlow, FNOBaseline, HeatConduction, PCANet, PenalisedReducedFOSLS, RBNO,
+from stablelearn.rbno import (DarcyFlow, Elasticity, FNOBaseline, HeatConduction, PCANet, PenalisedReducedFOSLS, RBNO,
                               ReducedFOSLS, fosls_values, pod, relative_error)
 from stablelearn.runtime import Claim, Context, Experiment, Result, Table
 
@@ -34,7 +34,6 @@ def make_problem(name: str, n: int, modes: int = 16):
     if name == "darcy":
         return DarcyFlow(n, modes=modes)
     if name == "elasticity":
-        from stablelearn.rbno import Elasticity
         return Elasticity(nx=n, ny=n // 2, modes=modes)
     raise ValueError(f"unknown problem {name!r}")
 
@@ -272,7 +271,8 @@ def run(ctx: Context) -> Result:
     data["C1"] = {"lambda_min": {f"{k[0]}|mu{k[1]}|n{k[2]}": v for k, v in lam.items()}, "identity_rel_dev": dev}
 
     for prob in cfg["problems"]:
-        name = f"{prob['problem']} {prob['n']}x{prob['n']}"
+        ny = prob["n"] // 2 if prob["problem"] == "elasticity" else prob["n"]
+        name = f"{prob['problem']} {prob['n']}x{ny}"
         cells, size_cells = _problem_cells(cfg, prob, seed)
         outs = ctx.map(method_cell, cells, desc=f"rbno methods ({name})")
         res = {c["method"]: o for c, o in zip(cells, outs)}
@@ -390,7 +390,8 @@ EXPERIMENT = Experiment(
     quick=dict(_COMMON, problems=[{"problem": "heat", "n": 16}], n_snapshots=100, r=24, n_train=1000, n_test=60,
                steps=600, pcanet_steps=600, sample_sizes=[16, 128, 1024], sample_steps=400,
                fno={"steps": 100, "hidden": 16, "modes": 6, "layers": 2}, c1_meshes=[16, 32], c1_params=2),
-    full=dict(_COMMON, problems=[{"problem": "heat", "n": 32}, {"problem": "darcy", "n": 32, "modes": 16}],
+    full=dict(_COMMON, problems=[{"problem": "heat", "n": 32}, {"problem": "darcy", "n": 32, "modes": 16},
+                                 {"problem": "elasticity", "n": 32, "modes": 16}],
               n_snapshots=300, r=32, n_train=4000, n_test=200, steps=3000, pcanet_steps=3000,
               sample_sizes=[16, 64, 256, 1024, 4096], sample_steps=3000,
               fno={"steps": 1000, "hidden": 32, "modes": 12, "layers": 4}, c1_meshes=[16, 32, 48, 64], c1_params=4),
