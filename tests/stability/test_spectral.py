@@ -56,8 +56,9 @@ def test_top_k_lanczos_and_chunked_double_backward(small):
     np.testing.assert_allclose(bottom.values, ev[:2], rtol=1e-3)
     # chunks of 7 rows (a DataLoader-like list) and the double-backward HVP give the same Hessian
     loader = [(x[i : i + 7], y[i : i + 7]) for i in range(0, 24, 7)]
-    est = sharpness(model, _mse, loader, hvp_mode="double-backward")
-    assert est.value == pytest.approx(ev[-1], rel=1e-3)
+    for hvp_mode in ("double-backward", "forward-over-reverse"):
+        est = sharpness(model, _mse, loader, hvp_mode=hvp_mode)
+        assert est.value == pytest.approx(ev[-1], rel=1e-3)
 
 
 def test_warm_start_needs_fewer_hvps(small):

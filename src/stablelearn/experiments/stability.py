@@ -519,7 +519,7 @@ def _claims_v3(r: dict) -> tuple[list[Claim], Table]:
               f"{r['worst']:.4f}", _rel(r["worst"], PROTOTYPE["v3_worst"]) <= 0.05),
     ]
     table = Table("V3: SGD mean-square law (diabetes, B = 16, i.i.d. B-subsets)",
-                  ["eta / eta_ms", "eta", "rho_ms", "chi_ms", "median ||delta_T||^2", "mean ||delta_T||^2",
+                  ["eta / eta_ms", "eta", "rho_ms", "chi_ms", "median ‖delta_T‖^2", "mean ‖delta_T‖^2",
                    "median path exponent", "prototype median"],
                   [[f, v["eta"], v["rho_ms"], v["chi_ms"], v["median"], v["mean"], v["chi_path"],
                     PROTOTYPE["v3_median"].get(f)] for f, v in runs.items()])
@@ -556,10 +556,10 @@ def _claims_v4(lin: dict, non: dict, res: dict) -> tuple[list[Claim], list[Table
               f"train accuracy {res['accuracy']:.3f}", spread <= 0.10),
     ]
     tables = [
-        Table("V4: linear residual CFL (d = 20, eig(A) in [0.1, 4], K blocks)", ["h", "tool ||Phi(K,0)||",
+        Table("V4: linear residual CFL (d = 20, eig(A) in [0.1, 4], K blocks)", ["h", "tool ‖Phi(K,0)‖",
               "exact", "prototype"],
               [[h, v["measured"], v["exact"], PROTOTYPE["v4_linear"].get(h)] for h, v in lin_runs.items()]),
-        Table("V4: nonlinear residual f = -2x + tanh(Wx+b)", ["h", "max ||dx_K/dx_0||", "tool mu (local)",
+        Table("V4: nonlinear residual f = -2x + tanh(Wx+b)", ["h", "max ‖dx_K/dx_0‖", "tool mu (local)",
               "tool L (local)", "tool 2mu/L^2 (local)"],
               [[h, v["sens"], v["mu"], v["L"], v["cfl_local"]] for h, v in non_runs.items()],
               caption=f"Guaranteed region from mu = 1, L = 3: h < {non['guaranteed']:.3f}. Prototype (other W, b): "
@@ -685,8 +685,8 @@ def _claims_v9(r: dict) -> tuple[list[Claim], Table]:
               f"{r['near_kink']} pre-activations within the kink tolerance",
               r["pattern_agreement"] >= 0.999 and agree <= 1e-4),
     ]
-    table = Table("V9: ReLU MLP on digits: ||J_x|| vs product bound",
-                  ["probe size", "bound", "min ||J_x||", "median", "max", "looseness (bound / max)", "train acc"],
+    table = Table("V9: ReLU MLP on digits: ‖J_x‖ vs product bound",
+                  ["probe size", "bound", "min ‖J_x‖", "median", "max", "looseness (bound / max)", "train acc"],
                   [[len(per64), r["bound"], per64.min(), float(np.median(per64)), per64.max(), r["bound"] / per64.max(),
                     r["accuracy"]]])
     return claims, table

@@ -49,7 +49,7 @@ def _start(vector: torch.Tensor | None, n: int, seed: int, dtype: torch.dtype, d
     return v
 
 
-def _hessian(model, loss_fn, data, *, chunk_size, mode, hvp_mode, preconditioner=None):
+def _hessian(model, loss_fn, data, *, chunk_size, hvp_mode, preconditioner=None):
     space = ParamSpace(model)
     batches = as_batches(data, chunk_size=chunk_size, device=space.device)
     op = HessianOperator(space, loss_fn, batches, hvp_mode)
@@ -92,10 +92,11 @@ def sharpness(
     ``vector`` warm-starts from a previous estimate. ``preconditioner``: a positive diagonal ``p`` (flat);
     then the result is lambda_max(P^-1 H) for Adam's edge 38/eta (spec §4.7, Cohen et al. 2022).
     ``mode``: the measurement mode of BatchNorm/dropout, see ``measurement_mode`` (spec §7).
+    ``hvp_mode``: "auto", "retained", "double-backward" or "forward-over-reverse" (see ``HessianOperator``).
     """
     _check_common(iters, tol, method)
     with measurement_mode(model, mode):
-        space, op, matvec = _hessian(model, loss_fn, data, chunk_size=chunk_size, mode=mode, hvp_mode=hvp_mode,
+        space, op, matvec = _hessian(model, loss_fn, data, chunk_size=chunk_size, hvp_mode=hvp_mode,
                                      preconditioner=preconditioner)
         v0 = _start(vector, space.size, seed, space.dtype, space.device)
         if method == "lanczos":
@@ -131,7 +132,7 @@ def lambda_min(
     """
     _check_common(iters, tol, method)
     with measurement_mode(model, mode):
-        space, op, _ = _hessian(model, loss_fn, data, chunk_size=chunk_size, mode=mode, hvp_mode=hvp_mode)
+        space, op, _ = _hessian(model, loss_fn, data, chunk_size=chunk_size, hvp_mode=hvp_mode)
         v0 = _start(vector, space.size, seed, space.dtype, space.device)
         if method == "lanczos":
             return lanczos(op, v0, k=1, iters=iters, tol=tol, which="bottom")
@@ -167,7 +168,7 @@ def hessian_eigenvalues(
     _check_common(iters, tol, "lanczos")
     check_choice("which", which, ("top", "bottom"))
     with measurement_mode(model, mode):
-        space, op, _ = _hessian(model, loss_fn, data, chunk_size=chunk_size, mode=mode, hvp_mode=hvp_mode)
+        space, op, _ = _hessian(model, loss_fn, data, chunk_size=chunk_size, hvp_mode=hvp_mode)
         if k > space.size:
             raise ValueError(f"k={k} exceeds the number of parameters {space.size}")
         v0 = random_unit(space.size, seed, space.dtype, space.device)
