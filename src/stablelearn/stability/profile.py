@@ -97,6 +97,7 @@ def profile(
     seed: int = 0,
     chunk_size: int | None = None,
     jacobian_batch: int = 256,
+    max_batched_elements: int = 50_000_000,
     mode: str = "eval",
 ) -> Profile:
     """Measure the whole Learning Stability Profile of a checkpoint once (spec §2, §4, §7).
@@ -105,7 +106,10 @@ def profile(
     or a DataLoader); the Jacobian norms, the spectral bound and the residual margins on the first
     ``jacobian_batch`` probe inputs. ``optimizer``/``lr`` give the edge (GD 2/eta, heavy ball
     (2+2beta)/eta, Adam 38/eta on lambda_max(P^-1 H)). ``mode`` chooses the BatchNorm/dropout semantics
-    (spec §7; default eval: frozen BN statistics, no dropout). A non-finite probe loss raises ``ValueError``.
+    (spec §7; default eval: frozen BN statistics, no dropout). ||J_theta|| is the per-example max unless
+    ``jacobian_batch x n_params`` exceeds ``max_batched_elements`` (memory of the batched solve); then the
+    stacked-batch norm, an upper bound, is reported and ``notes`` says so. A non-finite probe loss raises
+    ``ValueError``.
     """
     check_positive_int("jacobian_batch", jacobian_batch)
     space = ParamSpace(model)
@@ -119,8 +123,13 @@ def profile(
     bottom = lambda_min(model, loss_fn, batches, **kw)
     x = torch.cat([b[0] for b in batches])[:jacobian_batch]
     jx = input_jacobian_norm(model, x, **kw)
-    jt = parameter_jacobian_norm(model, x, **kw)
     notes = []
+    reduction = "max"
+    if x.shape[0] * space.size > max_batched_elements:
+        reduction = "stacked"
+        notes.append(f"||J_theta|| is the stacked-batch norm (>= the per-example max): the per-example solve "
+                     f"would hold {x.shape[0]} x {space.size} parameter vectors")
+    jt = parameter_jacobian_norm(model, x, reduction=reduction, **kw)
     try:
         lip = spectral_norm_bound(model, x, iters=iters, seed=seed)
     except ValueError as err:
