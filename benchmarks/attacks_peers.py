@@ -8,7 +8,7 @@ each query count. Peers run one image at a time (their own loops) and are stoppe
 
     python benchmarks/attacks_peers.py [--quick]
 
-prints a Markdown table and writes ``benchmarks/results/attacks_peers.json``.
+prints a Markdown table and writes ``benchmarks/results/attacks_peers_<victim>.json``.
 """
 from __future__ import annotations
 
@@ -66,6 +66,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="5 images, 2K queries (default: 20 images, 4K)")
     ap.add_argument("--images", type=int, default=None)
+    ap.add_argument("--victim", choices=["cnn16", "linear"], default="cnn16",
+                    help="linear: a softmax-regression victim whose forward is nearly free, so the timing "
+                         "column measures each library's own overhead per query")
     args = ap.parse_args()
     n = args.images or (5 if args.quick else 20)
     budget = 2000 if args.quick else 4000
@@ -74,7 +77,18 @@ def main() -> None:
     torch.set_num_threads(1)
 
     data = digits32()
-    victim = _load("cnn16", False, train_model({"arch": "cnn16", "rgb": False, "epochs": 30, "seed": 0})["state"])
+    if args.victim == "linear":
+        victim = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(1024, 10)).double()
+        torch.manual_seed(0)
+        opt = torch.optim.Adam(victim.parameters(), lr=1e-2)
+        xa, ya = torch.tensor(data["xa"]), torch.tensor(data["ya"])
+        for _ in range(300):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(victim(xa), ya).backward()
+            opt.step()
+        victim.eval()
+    else:
+        victim = _load("cnn16", False, train_model({"arch": "cnn16", "rgb": False, "epochs": 30, "seed": 0})["state"])
     s1 = _load("s1_mlp", False, train_model({"arch": "s1_mlp", "rgb": False, "epochs": 30, "seed": 0})["state"])
     with torch.no_grad():
         pred = victim(torch.tensor(data["xt"])).argmax(1).numpy()
@@ -118,10 +132,10 @@ def main() -> None:
         record["methods"][name] = {"median": med, "mean_final": float(np.mean(D[:, -1])), "failures": fails,
                                    "queries_per_image": used / n, "seconds_per_image_per_1k": per,
                                    "wall_s": wall, "errors": [e for e in errors if e]}
-    out = Path(__file__).parent / "results" / "attacks_peers.json"
+    out = Path(__file__).parent / "results" / f"attacks_peers_{args.victim}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(_finite(record), indent=1))
-    print(f"\n{n} images, budget {budget}, clip to [0, 1], untargeted; JSON: {out}")
+    print(f"\n{args.victim} victim, {n} images, budget {budget}, clip to [0, 1], untargeted; JSON: {out}")
 
 
 if __name__ == "__main__":

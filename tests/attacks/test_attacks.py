@@ -212,3 +212,20 @@ def test_callback_reports_each_improvement(linear10):
         mine = [(q, d) for j, q, d in seen if j == i]
         assert mine and mine[-1][1] == res.distance[i]
         assert all(a[1] > b[1] and a[0] <= b[0] for a, b in zip(mine, mine[1:]))
+
+
+def test_surrogate_boundary_search():
+    from stablelearn.attacks.raysearch import _surrogate_boundary
+
+    calls = []
+
+    def adv(lam):
+        calls.append(lam)
+        return lam >= 3.7
+
+    for f in (0.5, 3.0, 3.7, 20.0):
+        calls.clear()
+        lam = _surrogate_boundary(adv, f)
+        assert 3.7 <= lam <= 3.7 + 1e-3 and len(calls) < 60
+    assert _surrogate_boundary(lambda lam: True, 2.0) == 2.0  # surrogate misclassifies x: fall back to f
+    assert _surrogate_boundary(lambda lam: False, 2.0) == 2.0  # no boundary below the cap

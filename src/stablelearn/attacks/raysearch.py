@@ -6,7 +6,7 @@ is ``x + lam * theta`` (spec section 1: f is 0-homogeneous, so theta is kept on 
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -177,11 +177,38 @@ def _margin(logits: torch.Tensor, y: int, target: int | None) -> torch.Tensor:
     return logits[:, c] - other if target is None else other - logits[:, c]
 
 
+def _surrogate_boundary(adv: Callable[[float], bool], f: float) -> float:
+    """Boundary of a surrogate along the ray near the victim's radius ``f`` (tol 1e-3), or ``f`` if it has
+    none (e.g. the surrogate misclassifies x itself). Bracketing steps double from 1% (reconstructed:
+    [CODE] steps by x0.99 / x1.01, which is free of queries but can take thousands of surrogate calls)."""
+    cap = max(100.0, f + 100.0)
+    if adv(f):
+        if adv(0.0):
+            return f
+        hi, step = f, 0.01
+        lo = hi * (1 - step)
+        while adv(lo):
+            hi, step = lo, min(1.0, 2 * step)
+            lo = hi * (1 - step)
+    else:
+        lo, step = f, 0.01
+        hi = lo * (1 + step)
+        while not adv(hi):
+            if hi >= cap:
+                return f
+            lo, step = hi, 2 * step
+            hi = min(cap, lo * (1 + step))
+    while hi - lo > 1e-3:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if adv(mid) else (mid, hi)
+    return hi
+
+
 def surrogate_priors(s: Sample, surrogates: Sequence[torch.nn.Module], theta: np.ndarray, f: float) -> np.ndarray:
     """Transfer priors k_i = grad_theta h(theta, lam_i) at the current theta (spec section 3; free of queries).
 
     lam_i: boundary of surrogate i along theta by a local search from the victim's f (tol 1e-3, expansion
-    allowed, fallback to f); h is evaluated at ``x + lam_i theta/||theta||`` (clipped in clip mode), with
+    allowed, fallback to f; :func:`_surrogate_boundary`); h is evaluated at ``x + lam_i theta/||theta||`` (clipped in clip mode), with
     autograd through the normalisation; inputs are bilinearly resized when the surrogate wants another size
     (attribute ``input_size=(H, W)``).
     """
@@ -202,22 +229,7 @@ def surrogate_priors(s: Sample, surrogates: Sequence[torch.nn.Module], theta: np
         x = torch.as_tensor(s.x, dtype=dtype, device=device)
         th = torch.as_tensor(theta, dtype=dtype, device=device)
         with torch.no_grad():
-            def adv(lam: float) -> bool:
-                return bool(_margin(m(inp(x + lam * th)), s.y, s.target)[0] < 0)
-            lam = f
-            if adv(lam):
-                hi, lo = lam, lam * 0.99
-                while adv(lo) and lo > 1e-8:
-                    hi, lo = lo, lo * 0.99
-            else:
-                lo, hi = lam, lam * 1.01
-                while not adv(hi) and hi < max(100.0, f + 100.0):
-                    lo, hi = hi, hi * 1.01
-            if adv(hi):
-                while hi - lo > 1e-3:
-                    mid = 0.5 * (lo + hi)
-                    lo, hi = (lo, mid) if adv(mid) else (mid, hi)
-                lam = hi
+            lam = _surrogate_boundary(lambda lam: bool(_margin(m(inp(x + lam * th)), s.y, s.target)[0] < 0), f)
         th.requires_grad_(True)
         h = _margin(m(inp(x + lam * th / th.norm())), s.y, s.target).sum()
         (g,) = torch.autograd.grad(h, th)
