@@ -102,3 +102,15 @@ def test_elasticity_elementwise_split_equals_projected_assembly():
     S = P.solve_many(P.sample(6, seed=0), progress=False) - P.lift
     red = ReducedFOSLS(P, pod(S, P.product(), 4))
     _check_projection(P, red, P.sample(2, seed=1))
+
+
+def test_elasticity_energy_norm_at_own_parameter():
+    from stablelearn.rbno import Elasticity
+    P = Elasticity(4, 2, modes=3)
+    xi = P.sample(2, seed=0)
+    x = P.solve_many(xi, progress=False) - P.lift
+    per = P.norm(x, mu=xi)
+    for i in range(2):
+        M = P.product(xi[i])
+        assert per[i] == pytest.approx(np.sqrt(x[i] @ (M @ x[i])), rel=1e-12)
+    assert not np.allclose(per, P.norm(x))  # the reference product (E = 2) differs

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
-import scipy.linalg as sla
 from skfem import (Basis, BilinearForm, ElementTriP1, ElementTriP2, ElementTriRT2, ElementVector,
                    Functional,
                    LinearForm, MeshTri)

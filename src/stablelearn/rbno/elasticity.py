@@ -57,6 +57,7 @@ class Elasticity(FOSLSProblem):
 
     sigma_names = (0, 1)
     u_names = (2,)
+    product_depends_on_mu = True
     vertex_element = ElementVector(ElementTriP1()) * ElementVector(ElementTriP1()) * ElementVector(ElementTriP1())
 
     def __init__(self, nx: int = 32, ny: int = 16, modes: int = 16, weak_symmetry: bool = False,

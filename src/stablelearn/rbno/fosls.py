@@ -98,8 +98,8 @@ class FOSLSProblem:
     regions: np.ndarray
     n_regions: int
     param_dim: int
-    sigma_names: Sequence[str] = ()
-    u_names: Sequence[str] = ()
+    sigma_names: Sequence[int] = ()  # indices of the flux/stress parts of the composite element
+    u_names: Sequence[int] = ()      # index of the primal part
 
     # ---------------------------------------------------------------- set-up
     def _setup(
@@ -111,7 +111,8 @@ class FOSLSProblem:
         essential: np.ndarray,
         lift: np.ndarray,
     ) -> None:
-        self.basis = Basis(self.mesh, self.element, intorder=self.intorder)
+        if getattr(self, "basis", None) is None:
+            self.basis = Basis(self.mesh, self.element, intorder=self.intorder)
         self.terms = list(terms)
         self.essential = np.asarray(essential, dtype=np.int64)
         self.interior = self.basis.complement_dofs(self.essential)
@@ -138,7 +139,7 @@ class FOSLSProblem:
             c += float(data2.assemble(fb))
         return M, g, c
 
-    def _boundary_lift(self, parts: Sequence[tuple[Sequence[str], BilinearForm, LinearForm, np.ndarray]]) -> np.ndarray:
+    def _boundary_lift(self, parts: Sequence[tuple]) -> np.ndarray:
         """L2 projection of boundary data onto the given boundary dofs (spec 6c); interior zero.
 
         ``parts``: (boundary names, facet mass form, facet load form, squared-data functional,
@@ -228,20 +229,36 @@ class FOSLSProblem:
     def _product_forms(self, mu: np.ndarray | None, kind: str) -> BilinearForm:
         raise NotImplementedError
 
-    def product(self, mu: np.ndarray | None = None, kind: str = "X") -> sp.csr_matrix:
+    product_depends_on_mu = False  # True where the X product is parameter-weighted (elasticity)
+
+    def product(self, mu: np.ndarray | None = None, kind: str = "X", cache: bool = True) -> sp.csr_matrix:
         """Gram matrix of the ``"X"`` inner product (H(div) x H1; energy-weighted for elasticity,
         at ``mu`` or the reference parameter) or of ``"L"`` (L2 x L2, spec section 5)."""
         if kind not in ("X", "L"):
             raise ValueError(f"kind must be 'X' or 'L'; got {kind!r}")
+        if mu is not None and not (self.product_depends_on_mu and kind == "X"):
+            mu = None
         key = (kind, None if mu is None else tuple(np.asarray(mu, float).ravel()))
-        if key not in self._product_cache:
-            self._product_cache[key] = self._product_forms(mu, kind).assemble(self.basis).tocsr()
-        return self._product_cache[key]
+        if key in self._product_cache:
+            return self._product_cache[key]
+        M = self._product_forms(mu, kind).assemble(self.basis).tocsr()
+        if cache:
+            self._product_cache[key] = M
+        return M
 
     def norm(self, x: np.ndarray, mu: np.ndarray | None = None, kind: str = "X") -> np.ndarray | float:
-        """X (or ``kind="L"``: L2 x L2) norm of a full FE vector (or of each row of a 2-D array)."""
+        """X (or ``kind="L"``: L2 x L2) norm of a full FE vector (or of each row of a 2-D array).
+
+        ``mu``: one parameter (product at it), or one per row of ``x`` (each row's own product, as the
+        paper's energy norm for elasticity; not cached); None: the reference product.
+        """
         x = self._check_x(x, allow_batch=True)
-        M = self.product(mu, kind)
+        if mu is not None and x.ndim == 2 and np.ndim(mu) == 2 and self.product_depends_on_mu and kind == "X":
+            mu = self.check_mu(mu)
+            if len(mu) != len(x):
+                raise ValueError(f"mu must have one row per row of x ({len(x)}); got {len(mu)}")
+            return np.array([self.norm(xi, mi, kind) for xi, mi in zip(x, mu)])
+        M = self.product(mu, kind, cache=mu is None)
         if x.ndim == 1:
             return float(np.sqrt(max(x @ (M @ x), 0.0)))
         return np.sqrt(np.maximum(np.einsum("ij,ij->i", x, (M @ x.T).T), 0.0))

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .reduced import ReducedFOSLS, ReducedSystem
+from .reduced import ReducedFOSLS
 
 LOSSES = ("residual", "coefficient", "both")
 
