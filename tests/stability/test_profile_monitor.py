@@ -163,9 +163,9 @@ def test_monitor_keeps_to_its_overhead_budget():
     n_checks = int(np.nansum(mon.history.column("check")))
     assert 1 <= n_checks < 300
     # the budget rule: time spent on checks <= (1 - cheap share) * overhead * training time + the cost of
-    # the last check it allowed (the cost estimate is an EMA weighting the last check by 1/2)
+    # the last check it allowed (<= the cost estimate, the max of the last three)
     allowed = (1 - mon.CHEAP_SHARE) * 0.5 * mon.train_time
-    assert mon._spent["check"] <= allowed + 2 * mon._cost["check"] + 1e-4
+    assert mon._spent["check"] <= allowed + mon._cost["check"] + 1e-9
     assert mon.effective_every > 0
 
 

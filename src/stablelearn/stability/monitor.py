@@ -196,7 +196,8 @@ class StabilityMonitor:
         self._last_check: int | None = None
         self._last_call: float | None = None
         self._last_call_step = 0
-        self._cost = {"cheap": math.nan, "check": math.nan}  # EMA of the last measured costs (s)
+        self._cost = {"cheap": math.nan, "check": math.nan}  # estimated cost (s): max of the last 3
+        self._recent: dict[str, list[float]] = {"cheap": [], "check": []}
         self._spent = {"cheap": 0.0, "check": 0.0}
         self.train_time = 0.0  # wall time between on_step calls (the user's training)
         self.monitor_time = 0.0  # wall time inside on_step
@@ -346,9 +347,11 @@ class StabilityMonitor:
     CHEAP_SHARE = 0.25
 
     def _spend(self, kind: str, dt: float) -> None:
+        """Charge ``dt`` to ``kind``; its cost estimate is the max of the last 3 costs (conservative: a cold
+        or slow check is not underestimated)."""
         self._spent[kind] += dt
-        est = self._cost[kind]
-        self._cost[kind] = dt if math.isnan(est) else 0.5 * est + 0.5 * dt
+        self._recent[kind] = (self._recent[kind] + [dt])[-3:]
+        self._cost[kind] = max(self._recent[kind])
 
     def _due(self, kind: str, step: int) -> bool:
         """Fixed ``every`` (cheap metrics then run every step), or the overhead budget: run when the time
