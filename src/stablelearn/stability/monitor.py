@@ -191,7 +191,7 @@ class StabilityMonitor:
         self._prev = [p.detach().clone() for p in self._params()] if "update_ratio" in self.metrics else None
         self._prev_norm: float | None = (
             float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(self._prev)))) if self._prev else None)
-        self._out_norm = math.nan
+        self._last_output: torch.Tensor | None = None
         self._hook = model.register_forward_hook(self._record_output) if "output_norm" in self.metrics else None
         self._last_check: int | None = None
         self._last_call: float | None = None
@@ -219,8 +219,7 @@ class StabilityMonitor:
 
     def _record_output(self, module: nn.Module, inputs: tuple, output: object) -> None:
         if isinstance(output, torch.Tensor) and module.training:
-            out = output.detach()
-            self._out_norm = float(out.norm()) / math.sqrt(max(out.shape[0], 1))
+            self._last_output = output.detach()  # its norm is taken only when the cheap metrics run
 
     def _cheap(self, row: dict[str, float]) -> None:
         params = [p.detach() for p in self._params()]
@@ -238,7 +237,8 @@ class StabilityMonitor:
             torch._foreach_copy_(self._prev, params)
             self._prev_norm = row["weight_norm"]
         if "output_norm" in self.metrics:
-            row["output_norm"] = self._out_norm
+            out = self._last_output
+            row["output_norm"] = math.nan if out is None else float(out.norm()) / math.sqrt(max(out.shape[0], 1))
 
     # --- spectral check ------------------------------------------------------------------------------
     def _solve(self, key: str, fn: Callable, *args, **kw):
