@@ -150,3 +150,29 @@ def test_kl_field_is_mesh_independent():
     assert np.array_equal(modes, again) and np.all(np.diff(c) <= 0)
     # constant mode: sqrt(c_0) * 1 on the unit square, c_0 = delta^-2
     assert np.allclose(modes[:, 0], 1 / 1.5)
+
+
+def test_stored_local_assembly_equals_direct_assembly(heat16):
+    """K(mu), F(mu), c0 rebuilt from the stored element matrices = one direct scikit-fem assembly of J."""
+    from skfem import BilinearForm, LinearForm
+    from skfem.helpers import div, grad
+    P = heat16
+    mu = P.sample(1, seed=4)[0]
+    b = P.basis
+    pq = np.repeat(P.element_theta(mu)[:, None], b.X.shape[1], axis=1)
+    f1 = P._f1
+
+    @BilinearForm
+    def k(s, u, t, v, w):
+        return dot(s - w.p * grad(u), t - w.p * grad(v)) + div(s) * div(t)
+
+    @LinearForm
+    def l(t, v, w):  # J = ||s - p grad u - f1||^2 + ||div s + 1||^2 = x^T K x - 2 F^T x + c0
+        return dot(f1(w.x), t - w.p * grad(v)) - div(t)
+
+    K, F, c0 = P.assemble(mu)
+    K_ref, F_ref = k.assemble(b, p=pq), l.assemble(b, p=pq)
+    assert abs(K - K_ref).max() <= 1e-12 * abs(K_ref).max()
+    assert np.allclose(F, F_ref, atol=1e-12 * np.abs(F_ref).max())
+    # c0 = ||f1||^2 + ||f||^2 = 0.5 * |inclusions| + 1 = 0.5 * 16 / 64 + 1
+    assert c0 == pytest.approx(0.5 * 16 / 64 + 1, rel=1e-12)
