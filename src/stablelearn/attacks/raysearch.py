@@ -143,6 +143,18 @@ def _resize(v: np.ndarray, shape: Sequence[int], size: tuple[int, int]) -> np.nd
     return F.interpolate(t, size=size, mode="bilinear", align_corners=False).reshape(len(v), -1).numpy()
 
 
+def _qr(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reduced QR on one thread: for these thin matrices a multi-threaded BLAS is 5-30x slower on a
+    busy CPU (measured), so torch's intra-op threads are set to 1 for the call and restored."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        Q, R = torch.linalg.qr(torch.from_numpy(A))
+    finally:
+        torch.set_num_threads(n)
+    return Q.numpy(), R.numpy()
+
+
 def orthonormal_basis(rng: np.random.Generator, shape: Sequence[int], n_random: int,
                       priors: np.ndarray | None = None, subspace: tuple[int, int] | None = None
                       ) -> tuple[np.ndarray, np.ndarray]:
@@ -163,8 +175,8 @@ def orthonormal_basis(rng: np.random.Generator, shape: Sequence[int], n_random: 
     if s:
         pri = priors if subspace is None else _resize(priors, shape, subspace)
         R = np.concatenate([pri, R])
-    Q, Rr = torch.linalg.qr(torch.from_numpy(R.T))  # torch: single-threaded, far faster than numpy's under load
-    Q = (Q * torch.where(torch.diagonal(Rr) < 0, -1.0, 1.0)).T.numpy()
+    Q, Rr = _qr(R.T)
+    Q = (Q * np.where(np.diag(Rr) < 0, -1.0, 1.0)).T
     if subspace is not None:
         Q = normalize(_resize(Q, (shape[0],) + tuple(subspace), tuple(shape[1:])))
     return Q[:s], Q[s:]
