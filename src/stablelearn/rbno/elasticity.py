@@ -117,6 +117,18 @@ class Elasticity(FOSLSProblem):
                                     (neumann, mass_N, load_N, data_N, dofs_N)])
         terms = [Term(lambda th: 1.0 / th, k_inv), Term(lambda th: th, k_e)]
         self._setup(k0, zero_l, 0.0, terms, np.concatenate([dofs_D, dofs_N]), lift)
+        self._divdiv = BilinearForm(lambda s1, s2, u, t1, t2, v, w: div(s1) * div(t1) + div(s2) * div(t2)
+                                    ).assemble(basis).tocsr()
+
+    def _per_sample_sq(self, x: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        """Energy norms at each sample's own E from the stored element matrices of the 1/E and E terms
+        (the X product has the same compliance/stiffness forms as J, plus ||div sigma||^2)."""
+        E = self.theta(mu)  # (n, n_elem)
+        xT = x[:, self.basis.element_dofs.T]  # (n, n_elem, n_loc)
+        out = np.einsum("ni,ni->n", x, (self._divdiv @ x.T).T)
+        for t, L in zip(self.terms, self._local.K):
+            out += np.einsum("nt,nta,tab,ntb->n", t.phi(E), xT, L, xT, optimize=True)
+        return out
 
     def theta(self, mu: np.ndarray) -> np.ndarray:
         """Young's modulus ``E = 1 + exp(m)`` on every element, shape (n, n_elem)."""

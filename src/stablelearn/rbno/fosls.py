@@ -257,11 +257,15 @@ class FOSLSProblem:
             mu = self.check_mu(mu)
             if len(mu) != len(x):
                 raise ValueError(f"mu must have one row per row of x ({len(x)}); got {len(mu)}")
-            return np.array([self.norm(xi, mi, kind) for xi, mi in zip(x, mu)])
+            return np.sqrt(np.maximum(self._per_sample_sq(x, mu), 0.0))
         M = self.product(mu, kind, cache=mu is None)
         if x.ndim == 1:
             return float(np.sqrt(max(x @ (M @ x), 0.0)))
         return np.sqrt(np.maximum(np.einsum("ij,ij->i", x, (M @ x.T).T), 0.0))
+
+    def _per_sample_sq(self, x: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        """Squared X norm of each row of ``x`` in the product at the matching row of ``mu``."""
+        return np.array([xi @ (self.product(mi, cache=False) @ xi) for xi, mi in zip(x, mu)])
 
     def _check_x(self, x, allow_batch: bool = False) -> np.ndarray:
         x = np.asarray(x, dtype=float)
