@@ -229,3 +229,21 @@ def test_surrogate_boundary_search():
         assert 3.7 <= lam <= 3.7 + 1e-3 and len(calls) < 60
     assert _surrogate_boundary(lambda lam: True, 2.0) == 2.0  # surrogate misclassifies x: fall back to f
     assert _surrogate_boundary(lambda lam: False, 2.0) == 2.0  # no boundary below the cap
+
+
+def test_non_finite_scores_end_with_a_status(linear10):
+    """A victim returning NaN scores far from the data: the sample stops with status "non-finite", its
+    best point so far is kept, and NaN outputs never count as adversarial."""
+    lin, x, y = linear10
+
+    def model(a):
+        z = lin(torch.tensor(a)).detach().numpy()
+        z[np.linalg.norm(a - x[0], axis=1) > 4.0] = np.nan
+        return z
+
+    res = HopSkipJump()(HardLabelOracle(model, budget=500, clip=None), x[:1], y[:1], progress=False)
+    assert res.status == ["non-finite"]
+    assert not res.success[0] and np.isinf(res.distance[0])  # every random start hit the NaN region
+    assert res.queries[0] == 100  # stopped after the init batch (100 uniform-noise starts), not at the budget
+    with pytest.raises(ValueError, match="non-finite scores"):
+        HardLabelOracle(lambda a: np.full((len(a), 3), np.nan), budget=5).start(x[:1], y[:1])

@@ -170,7 +170,11 @@ class Attack:
             for i, ans in answers.items():
                 if callback is not None and oracle.best_l2[i] < best[i]:
                     callback(i, int(oracle.queries[i]), float(oracle.best_l2[i]))
-                if oracle.exhausted[i]:
+                if oracle.nonfinite[i]:  # the model returned NaN/inf scores: stop this sample, report it
+                    gens[i].close()
+                    samples[i].nonfinite = True
+                    status[i] = "non-finite"
+                elif oracle.exhausted[i]:
                     gens[i].close()
                     status[i] = "budget exhausted"
                 else:

@@ -15,7 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["HardLabelOracle", "BudgetExhausted"]
+__all__ = ["HardLabelOracle", "BudgetExhausted", "NONFINITE"]
+
+#: label recorded for a point whose scores are NaN/inf: never adversarial, and it stops the sample.
+NONFINITE = -1
 
 
 class BudgetExhausted(RuntimeError):
@@ -78,7 +81,8 @@ class HardLabelOracle:
 
     # ------------------------------------------------------------------ raw model access
     def _labels(self, flat: np.ndarray) -> np.ndarray:
-        """Labels of flat float64 points ``(k, d)`` (uncounted; callers count)."""
+        """Labels of flat float64 points ``(k, d)`` (uncounted; callers count); :data:`NONFINITE` where the
+        model's scores are not finite."""
         out = []
         for s in range(0, len(flat), self.batch_size):
             chunk = flat[s:s + self.batch_size].reshape((-1,) + self.shape)
@@ -92,6 +96,7 @@ class HardLabelOracle:
             raw = np.asarray(raw)
             if raw.ndim == 2 and raw.shape[0] == len(chunk) and raw.shape[1] >= 2:
                 lab = np.argmax(raw, axis=1)
+                lab[~np.all(np.isfinite(raw), axis=1)] = NONFINITE
             elif raw.ndim == 1 and raw.shape[0] == len(chunk) and (
                     np.issubdtype(raw.dtype, np.integer) or np.all(np.mod(raw, 1) == 0)):
                 lab = raw.astype(np.int64)
@@ -123,16 +128,20 @@ class HardLabelOracle:
         self.target = None if target is None else np.asarray(target, dtype=np.int64)
         self.queries = np.zeros(self.n, dtype=np.int64)
         self.exhausted = np.zeros(self.n, dtype=bool)
+        self.nonfinite = np.zeros(self.n, dtype=bool)
         self.best_l2 = np.full(self.n, np.inf)
         self.best_x = self.x0.copy()
         self.trace: list[list[tuple[int, float]]] = [[] for _ in range(self.n)]
-        return self._labels(self.x0)
+        clean = self._labels(self.x0)
+        if np.any(clean == NONFINITE):
+            raise ValueError(f"model returned non-finite scores for x at indices {np.flatnonzero(clean == NONFINITE).tolist()}")
+        return clean
 
     def is_adversarial_label(self, labels: np.ndarray, sample: np.ndarray | int) -> np.ndarray:
         """Success indicator Phi (spec section 1) for predicted ``labels`` of points of ``sample``."""
         if self.target is not None:
             return labels == self.target[sample]
-        return labels != self.y[sample]
+        return (labels != self.y[sample]) & (labels != NONFINITE)
 
     def remaining(self, sample: int) -> int:
         """Queries left for ``sample``."""
@@ -158,6 +167,8 @@ class HardLabelOracle:
         out, s = {}, 0
         for (i, k), pts in zip(samples, chunks):
             adv = self.is_adversarial_label(labels[s:s + k], i)
+            if np.any(labels[s:s + k] == NONFINITE):
+                self.nonfinite[i] = True
             self._record(i, pts, adv)
             out[i] = adv
             s += k
