@@ -85,3 +85,11 @@ def test_salt_separates_cache_entries(tmp_path):
     assert len(toy.calls(log)) == 2
     sweep(toy.draw, cells, cache_dir=cache, salt="v2")
     assert len(toy.calls(log)) == 4
+
+
+def test_claim_accepts_numpy_bools_and_rejects_other_types():
+    from stablelearn.runtime import Claim
+
+    assert Claim("s", "c", "m", np.float64(1.0) < 2.0).holds is True
+    with pytest.raises(TypeError, match="Claim.holds must be a bool"):
+        Claim("s", "c", "m", 1)

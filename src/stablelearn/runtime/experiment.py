@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
+
 __all__ = ["Claim", "Table", "Result", "Experiment", "Context"]
 
 
@@ -30,12 +32,11 @@ class Claim:
     details: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.holds, bool):
-            # numpy.bool_ is accepted and normalised; anything else is a bug in the experiment
-            if type(self.holds).__name__ == "bool_":
-                self.holds = bool(self.holds)
-            else:
-                raise TypeError(f"Claim.holds must be a bool, got {type(self.holds).__name__}")
+        # numpy's bool is accepted and normalised; anything else is a bug in the experiment
+        if isinstance(self.holds, np.bool_):
+            self.holds = bool(self.holds)
+        elif not isinstance(self.holds, bool):
+            raise TypeError(f"Claim.holds must be a bool, got {type(self.holds).__name__}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"statement": self.statement, "criterion": self.criterion,
