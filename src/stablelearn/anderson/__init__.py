@@ -7,10 +7,12 @@ reproduction suite. The EG-AA algorithm is reconstructed from the paper's abstra
 """
 
 from .accelerator import Accelerator, QRWindow, StepInfo
+from .dynamics import HighResolutionCoefficients, effective_mass, high_resolution_coefficients
 from .maps import L1, Box, ElasticNet, SquaredL2, estimate_L, gd_map, prox_grad_map
 from .solve import METHODS, PRESETS, History, SolveResult, solve
 
 __all__ = [
-    "Accelerator", "QRWindow", "StepInfo", "L1", "Box", "ElasticNet", "SquaredL2", "estimate_L",
+    "Accelerator", "QRWindow", "StepInfo", "HighResolutionCoefficients", "effective_mass",
+    "high_resolution_coefficients", "L1", "Box", "ElasticNet", "SquaredL2", "estimate_L",
     "gd_map", "prox_grad_map", "METHODS", "PRESETS", "History", "SolveResult", "solve",
 ]

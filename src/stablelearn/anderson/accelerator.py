@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _backend as B
 from ._checks import check_int, check_number
+from .dynamics import effective_mass
 
 Array = Any
 
@@ -138,7 +139,8 @@ class QRWindow:
 @dataclass
 class StepInfo:
     """What one accelerator step did (spec section 3.2). ``beta_bar`` is the aggregate momentum
-    -sum(gamma) after the governor, ``beta_bar_raw`` before it; ``theta`` the gain factor."""
+    -sum(gamma) after the governor, ``beta_bar_raw`` before it; ``theta`` the gain factor; ``mass``
+    the effective mass M of the step (spec 2.3, ``dynamics.effective_mass``; 1/2 for a plain step)."""
 
     theta: float = 1.0
     beta_bar: float = 0.0
@@ -148,6 +150,7 @@ class StepInfo:
     restarted: bool = False
     governed: bool = False
     n_energy: int = 0
+    mass: float = 0.5
 
 
 class Accelerator:
@@ -248,6 +251,7 @@ class Accelerator:
                 gamma = gamma * (cap / info.beta_bar)
                 info.beta_bar, info.governed = cap, True
             info.gamma = gamma
+            info.mass = effective_mass(gamma)
             cand = Tx - self._window.combine(gamma, "T")
             if self.relaxation != 1.0:
                 cand = self.relaxation * cand + (1.0 - self.relaxation) * (x - self._window.combine(gamma, "X"))

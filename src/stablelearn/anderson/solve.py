@@ -36,13 +36,15 @@ class History:
     """Per-iterate arrays (length n_iter + 1): ``F`` (objective at the recorded point; NaN when no F),
     ``residual`` ||T(z) - z|| at the point where T was evaluated. Per-step arrays (length n_iter):
     ``theta`` (gain factor, 1 for steps without extrapolation), ``beta_bar`` (aggregate momentum
-    after the governor), ``beta_bar_raw`` (before it), ``accepted``, ``restarted``."""
+    after the governor), ``beta_bar_raw`` (before it), ``mass`` (effective mass M, spec 2.3),
+    ``accepted``, ``restarted``."""
 
     F: np.ndarray
     residual: np.ndarray
     theta: np.ndarray
     beta_bar: np.ndarray
     beta_bar_raw: np.ndarray
+    mass: np.ndarray
     accepted: np.ndarray
     restarted: np.ndarray
 
@@ -150,6 +152,7 @@ class _Fista(_Base):
         else:
             t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * self.t**2))
             self.info.beta_bar = (self.t - 1.0) / t_new
+            self.info.mass = 0.5 * (1.0 + self.info.beta_bar)  # M of a constant-momentum step (spec 2.3)
             y_new = x_new + self.info.beta_bar * (x_new - self.x)
             self.t = t_new
         self.x = x_new
@@ -304,7 +307,7 @@ def solve(
             fn = oracle.F if energy == "potential" else oracle.residual_energy
         stepper = _Accelerated(acc, fn)
 
-    step_keys = ("theta", "beta_bar", "beta_bar_raw", "accepted", "restarted")
+    step_keys = ("theta", "beta_bar", "beta_bar_raw", "mass", "accepted", "restarted")
     rec: dict[str, list] = {k: [] for k in ("F", "residual", *step_keys)}
     z = x0
     status, r0, F0 = "max_iter", None, None
@@ -351,7 +354,7 @@ def solve(
     hist = History(
         F=np.asarray(rec["F"], dtype=float), residual=np.asarray(rec["residual"], dtype=float),
         theta=np.asarray(rec["theta"], dtype=float), beta_bar=np.asarray(rec["beta_bar"], dtype=float),
-        beta_bar_raw=np.asarray(rec["beta_bar_raw"], dtype=float),
+        beta_bar_raw=np.asarray(rec["beta_bar_raw"], dtype=float), mass=np.asarray(rec["mass"], dtype=float),
         accepted=np.asarray(rec["accepted"], dtype=bool), restarted=np.asarray(rec["restarted"], dtype=bool),
     )
     return SolveResult(x=x_out, converged=status == "converged", status=status, n_iter=n_iter,

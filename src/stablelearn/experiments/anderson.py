@@ -69,6 +69,7 @@ def run_cell(cell: dict) -> dict:
     h = res.history
     return {"name": p.name, "F_star": p.F_star, "F_star_method": p.F_star_method, "F": h.F,
             "residual": h.residual, "beta_bar": h.beta_bar, "beta_bar_raw": h.beta_bar_raw, "theta": h.theta,
+            "mass": h.mass,
             "accepted": h.accepted, "restarted": h.restarted, "status": res.status, "n_iter": res.n_iter,
             "n_grad": res.n_grad, "n_F": res.n_F, "wall_time": res.wall_time}
 
@@ -137,30 +138,32 @@ def _curves(res: dict, names: list[str], key: str, ylabel: str) -> Figure:
 
 
 def _mass_trace(out: dict, name: str) -> tuple[Figure, dict]:
-    gap, bb, th = _gap(out), out["beta_bar"], out["theta"]
+    gap, bb, th, mass = _gap(out), out["beta_bar"], out["theta"], out["mass"]
     k_unstable = _first(gap[1:] > 10.0 * np.minimum.accumulate(gap)[:-1])  # gap jumps 10x above its best
-    k_mass = _first(bb > 1.0)
-    fig = Figure(figsize=(8, 6))
-    ax1, ax2, ax3 = (fig.add_subplot(3, 1, i) for i in (1, 2, 3))
-    ax1.semilogy(np.maximum(np.abs(gap), 1e-17))
-    ax1.set_ylabel("rel. gap (AA)")
-    ax2.plot(bb, ".", ms=3)
-    ax2.axhline(1.0, color="k", lw=0.6)
-    ax2.set_yscale("symlog")
-    ax2.set_ylabel("beta_bar (AA)")
-    ax3.plot(th, ".", ms=3)
-    ax3.set_ylabel("theta (AA)")
-    ax3.set_xlabel("iteration")
-    for ax in (ax1, ax2, ax3):
+    fig = Figure(figsize=(8, 8))
+    axes = [fig.add_subplot(4, 1, i) for i in (1, 2, 3, 4)]
+    axes[0].semilogy(np.maximum(np.abs(gap), 1e-17))
+    axes[0].set_ylabel("rel. gap")
+    for ax, y, label in ((axes[1], bb, "beta_bar"), (axes[2], mass, "mass M")):
+        ax.plot(y, ".", ms=3)
+        ax.axhline(1.0, color="k", lw=0.6)
+        ax.set_yscale("symlog")
+        ax.set_ylabel(label)
+    axes[3].plot(th, ".", ms=3)
+    axes[3].set_ylabel("theta")
+    axes[3].set_xlabel("iteration")
+    for ax in axes:
         if k_unstable is not None:
             ax.axvline(k_unstable, color="r", lw=0.8)
-    ax1.set_title(f"{name}: plain AA; red line = first 10x jump of the gap")
+    axes[0].set_title(f"{name}: plain AA; red line = first 10x jump of the gap")
     fig.tight_layout()
-    before = bb[: k_unstable] if k_unstable is not None else bb
-    summary = {"problem": name, "first_k_beta_bar_gt_1": k_mass, "first_k_gap_jump_10x": k_unstable,
-               "frac_beta_bar_gt_1_before": float(np.mean(before > 1.0)) if before.size else None,
-               "max_beta_bar_before": float(np.max(before)) if before.size else None,
-               "median_theta_before": float(np.median(th[: k_unstable])) if k_unstable else None}
+    end = k_unstable if k_unstable is not None else bb.size
+    summary = {"problem": name, "first_k_beta_bar_gt_1": _first(bb > 1.0), "first_k_mass_gt_1": _first(mass > 1.0),
+               "first_k_gap_jump_10x": k_unstable,
+               "frac_beta_bar_gt_1_before": float(np.mean(bb[:end] > 1.0)) if end else None,
+               "max_beta_bar_before": float(np.max(bb[:end])) if end else None,
+               "max_mass_before": float(np.max(mass[:end])) if end else None,
+               "median_theta_before": float(np.median(th[:end])) if end else None}
     return fig, summary
 
 
@@ -247,8 +250,16 @@ def run(ctx: Context) -> Result:
         data["mass_growth"] = summary
         tables.append(Table("Plain AA where it diverges: mass growth vs instability", list(summary),
                             [list(summary.values())],
-                            caption="beta_bar = -sum(gamma), the aggregate momentum (spec 2.2); theta = gain "
-                                    "factor. 'before' = iterations before the first 10x jump of the gap."))
+                            caption="beta_bar = -sum(gamma), the aggregate momentum (spec 2.2); M = effective "
+                                    "mass (spec 2.3); theta = gain factor. 'before' = iterations before the "
+                                    "first 10x jump of the gap."))
+    share = [[n, res[n]["AA"]["status"], float(np.mean(res[n]["AA"]["beta_bar"] > 1.0)),
+              float(np.mean(res[n]["AA"]["mass"] > 1.0)), float(np.max(res[n]["AA"]["mass"]))] for n in names]
+    data["aa_momentum_share"] = share
+    tables.append(Table("Plain AA on every problem: how often the momentum exceeds 1",
+                        ["problem", "AA status", "share beta_bar > 1", "share M > 1", "max M"], share,
+                        caption="A control for the table above: beta_bar > 1 (negative damping) and M > 1 are "
+                                "also common on runs that converge."))
     notes = (
         "Setup (spec section 6): m = 5, h = 1/L, x0 = 0, relative gap (F - F*)/(F(x0) - F*); F* is closed "
         "form (quadratic, ridge), Newton's method (logistic), or coordinate descent polished by long restarted-"
