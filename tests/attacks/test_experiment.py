@@ -1,4 +1,4 @@
-"""End-to-end run of the quick profile of the ``attacks`` reproduction (about 1-2 minutes on 2 cores)."""
+"""End-to-end run of the quick profile of the ``attacks`` reproduction (20 images, 2K queries: about 2 minutes on 2 cores)."""
 import json
 
 from stablelearn.experiments.attacks import EXPERIMENT
