@@ -47,12 +47,13 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_list() -> int:
     from stablelearn.runtime import experiments
 
-    rows = [(e.name, e.expected_time.get("quick", "?"), e.expected_time.get("full", "?"), e.description)
-            for e in experiments().values()]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'experiment':<{width}}  {'quick':>8}  {'full':>8}  description")
+    rows = [("experiment", "quick", "full", "description")]
+    rows += [(e.name, e.expected_time.get("quick", "?"), e.expected_time.get("full", "?"), e.description)
+             for e in experiments().values()]
+    w = [max(len(r[i]) for r in rows) for i in range(3)]
+    print("expected time of each profile on 2 cores:")
     for name, quick, full, desc in rows:
-        print(f"{name:<{width}}  {quick:>8}  {full:>8}  {desc}")
+        print(f"{name:<{w[0]}}  {quick:>{w[1]}}  {full:>{w[2]}}  {desc}")
     return 0
 
 

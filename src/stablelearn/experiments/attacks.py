@@ -350,5 +350,5 @@ EXPERIMENT = Experiment(
           "noclip_methods": ["Sign-OPT", "ARS-OPT", "PARS-OPT S1", "PARS-OPT S1+S2"],
           "targeted_methods": ["Sign-OPT", "ARS-OPT", "PARS-OPT S1", "ARS-OPT-S"], "targeted_budget": 8000,
           "targeted_report": [1000, 2000, 4000, 6000, 8000]},
-    expected_time={"quick": "2 min", "full": "4-6 h on 2 cores"},
+    expected_time={"quick": "2 min", "full": "4-6 h (est.)"},
 )

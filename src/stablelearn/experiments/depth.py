@@ -313,5 +313,5 @@ FULL = {
 EXPERIMENT = Experiment(
     name="depth",
     description="Depth-aware parametrisation of ResNets (2512.21075): LR transfer, collapse, GIA gap, coord check",
-    run=run, quick=QUICK, full=FULL, expected_time={"quick": "2 min", "full": "3-5 h on 2 cores (estimated, not run)"},
+    run=run, quick=QUICK, full=FULL, expected_time={"quick": "2 min", "full": "3-5 h (est.)"},
 )
