@@ -8,6 +8,8 @@ import pytest
 import torch
 from torch import nn
 
+from tests.stability import _mse
+
 from stablelearn.stability import (
     ResidualBlock,
     StabilityAlert,
@@ -16,10 +18,6 @@ from stablelearn.stability import (
     residual_margins,
     spectral_norm_bound,
 )
-
-
-def _mse(out, y):
-    return 0.5 * ((out - y) ** 2).sum(dim=1).mean()
 
 
 def test_spectral_bound_linear_and_relu_chain():

@@ -5,6 +5,8 @@ import pytest
 import torch
 from torch import nn
 
+from tests.stability import _mse
+
 from stablelearn.stability import (
     hessian_eigenvalues,
     input_jacobian_norm,
@@ -13,10 +15,6 @@ from stablelearn.stability import (
     sharpness,
 )
 from stablelearn.stability._functional import ParamSpace
-
-
-def _mse(out, y):
-    return 0.5 * ((out - y) ** 2).sum(dim=1).mean()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from stablelearn.runtime.experiment import Table
+from stablelearn.runtime.experiment import Table, format_cell
 from stablelearn.runtime.runfolder import load_results
 
 __all__ = ["render_report"]
@@ -71,8 +71,6 @@ caption{caption-side:top;font-weight:600;text-align:left;padding:4px 0}
 
 
 def _html_table(t: Table) -> str:
-    from stablelearn.runtime.experiment import format_cell
-
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in t.columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(format_cell(v))}</td>" for v in row) + "</tr>"
                    for row in t.rows)

@@ -9,7 +9,7 @@ import pickle
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from stablelearn.runtime.executors import Executor, LocalExecutor
+from stablelearn.runtime.executors import Executor, LocalExecutor, _disabled
 from stablelearn.runtime.seeding import config_hash
 
 __all__ = ["sweep", "cell_key"]
@@ -73,7 +73,7 @@ def sweep(fn: Callable[[dict], Any], cells: Sequence[dict], *, executor: Executo
     from tqdm.auto import tqdm
 
     with tqdm(total=len(cells), initial=len(cells) - len(todo), desc=desc, leave=False,
-              disable=None if progress is None else not progress) as bar:
+              disable=_disabled(progress)) as bar:
         for j, value in executor.imap(fn, [cells[i] for i in todo]):
             i = todo[j]
             out[i] = value
