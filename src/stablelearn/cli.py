@@ -98,7 +98,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         for name in tqdm(names, desc="experiments", disable=None):
             rec = run_experiment(available[name], out, profile=args.profile, seed=args.seed,
                                  executor=executor, fresh=args.fresh)
-            held = sum(c["holds"] for c in rec["claims"])
+            held = sum(c["holds"] is True for c in rec["claims"])
             msg = f"{name}: {rec['status']}, claims held {held}/{len(rec['claims'])}, {rec['wall_time']:.1f} s"
             tqdm.write(msg, file=sys.stderr)
             if rec["status"] != "ok":

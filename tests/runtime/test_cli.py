@@ -35,7 +35,7 @@ def test_reproduce_writes_run_folder(toy_registered, tmp_path, capsys):
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "toy" in html
     md = (out / "report.md").read_text()
-    assert "| toy | quick | ok | 1 / 2 |" in md and "**NO**" in md
+    assert "| toy | quick | ok | 1 / 2 |" in md and "**fails**" in md
     # re-rendering gives the same report
     (out / "report.md").unlink()
     assert main(["report", str(out)]) == 0

@@ -91,5 +91,5 @@ def test_claim_accepts_numpy_bools_and_rejects_other_types():
     from stablelearn.runtime import Claim
 
     assert Claim("s", "c", "m", np.float64(1.0) < 2.0).holds is True
-    with pytest.raises(TypeError, match="Claim.holds must be a bool"):
+    with pytest.raises(TypeError, match="Claim.holds must be a bool or None"):
         Claim("s", "c", "m", 1)

@@ -15,32 +15,84 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["Claim", "Table", "Result", "Experiment", "Context"]
+__all__ = ["Claim", "Table", "Result", "Experiment", "Context", "VERDICTS", "verdict_word", "interval_verdict",
+           "bootstrap_ci"]
+
+
+VERDICTS = ("holds", "fails", "inconclusive")
 
 
 @dataclass
 class Claim:
     """One claim of a paper, checked against a measurement.
 
-    ``holds`` must be computed from the measured numbers by ``criterion``, never typed in.
+    ``holds`` must be computed from the measured numbers by ``criterion``, never typed in: ``True``
+    (holds), ``False`` (fails) or ``None`` (inconclusive: the measured interval covers both sides).
     """
 
     statement: str
     criterion: str
     measured: str
-    holds: bool
+    holds: bool | None
     details: str = ""
 
     def __post_init__(self) -> None:
         # numpy's bool is accepted and normalised; anything else is a bug in the experiment
         if isinstance(self.holds, np.bool_):
             self.holds = bool(self.holds)
-        elif not isinstance(self.holds, bool):
-            raise TypeError(f"Claim.holds must be a bool, got {type(self.holds).__name__}")
+        elif not (self.holds is None or isinstance(self.holds, bool)):
+            raise TypeError(f"Claim.holds must be a bool or None, got {type(self.holds).__name__}")
+
+    @property
+    def verdict(self) -> str:
+        """``"holds"``, ``"fails"`` or ``"inconclusive"``."""
+        return verdict_word(self.holds)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"statement": self.statement, "criterion": self.criterion,
-                "measured": self.measured, "holds": self.holds, "details": self.details}
+        return {"statement": self.statement, "criterion": self.criterion, "measured": self.measured,
+                "holds": self.holds, "verdict": self.verdict, "details": self.details}
+
+
+def verdict_word(holds: bool | None) -> str:
+    """The verdict word of a claim's ``holds`` value (True, False or None)."""
+    return "inconclusive" if holds is None else ("holds" if holds else "fails")
+
+
+def interval_verdict(low: float, high: float, *, threshold: float = 0.0, side: str = "above") -> bool | None:
+    """Three-valued verdict of a claim "the quantity lies ``side`` of ``threshold``" from its interval.
+
+    ``True`` when ``[low, high]`` lies entirely on the claimed side, ``False`` when entirely on the other
+    side, ``None`` (inconclusive) when it contains the threshold.
+    """
+    if side not in ("above", "below"):
+        raise ValueError(f"side must be 'above' or 'below', got {side!r}")
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        raise ValueError(f"interval must be finite with low <= high, got [{low}, {high}]")
+    if side == "below":
+        low, high, threshold = -high, -low, -threshold
+    if low > threshold:
+        return True
+    if high < threshold:
+        return False
+    return None
+
+
+def bootstrap_ci(values: Any, *, statistic: Callable[[np.ndarray], Any] = np.mean, level: float = 0.95,
+                 n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Percentile bootstrap interval of ``statistic`` over ``values`` (resampled along axis 0).
+
+    Returns ``(estimate, low, high)``. For paired comparisons pass the per-pair differences.
+    """
+    x = np.asarray(values, dtype=float)
+    if x.ndim == 0 or len(x) < 2:
+        raise ValueError(f"values must hold at least 2 entries, got shape {x.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(x), size=(n_boot, len(x)))
+    stats = np.array([statistic(x[i]) for i in idx], dtype=float)
+    lo, hi = np.quantile(stats, [(1 - level) / 2, (1 + level) / 2])
+    return float(statistic(x)), float(lo), float(hi)
 
 
 def format_cell(value: Any) -> str:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from stablelearn.runtime.experiment import Table, format_cell
+from stablelearn.runtime.experiment import Table, format_cell, verdict_word
 from stablelearn.runtime.runfolder import load_results
 
 __all__ = ["render_report"]
@@ -20,7 +20,12 @@ __all__ = ["render_report"]
 
 def _held(rec: dict[str, Any]) -> str:
     claims = rec.get("claims") or []
-    return f"{sum(bool(c['holds']) for c in claims)} / {len(claims)}"
+    text = f"{sum(c['holds'] is True for c in claims)} / {len(claims)}"
+    open_ = sum(c["holds"] is None for c in claims)
+    return text + (f" ({open_} inconclusive)" if open_ else "")
+
+
+_VERDICT_CELL = {"holds": ("yes", "yes"), "fails": ("no", "NO"), "inconclusive": ("open", "inconclusive")}
 
 
 def _time(rec: dict[str, Any]) -> str:
@@ -44,9 +49,10 @@ def render_markdown(records: list[dict[str, Any]]) -> str:
         if r.get("error"):
             lines += ["**Status: " + r["status"] + "**", "", "```", r["error"].rstrip(), "```", ""]
         if r.get("claims"):
-            lines += ["| claim | criterion | measured | holds |", "|---|---|---|---|"]
+            lines += ["| claim | criterion | measured | verdict |", "|---|---|---|---|"]
             for c in r["claims"]:
-                cells = [c["statement"], c["criterion"], c["measured"], "yes" if c["holds"] else "**NO**"]
+                word = verdict_word(c["holds"])
+                cells = [c["statement"], c["criterion"], c["measured"], f"**{word}**" if word != "holds" else word]
                 lines.append("| " + " | ".join(str(x).replace("|", "\\|").replace("\n", " ") for x in cells) + " |")
             lines.append("")
         for t in _tables(r):
@@ -62,7 +68,7 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:0.8em 0;font-size:0.92em}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f3f3f3} .yes{color:#11772b;font-weight:600} .no{color:#b00020;font-weight:700}
+th{background:#f3f3f3} .yes{color:#11772b;font-weight:600} .no{color:#b00020;font-weight:700} .open{color:#8a6d00;font-weight:600}
 .failed,.interrupted{color:#b00020;font-weight:700} .ok{color:#11772b}
 pre{background:#f7f7f7;padding:0.8em;overflow-x:auto;font-size:0.85em}
 figure{margin:1em 0} img{max-width:100%;border:1px solid #ddd} .notes{white-space:pre-wrap}
@@ -93,9 +99,9 @@ def render_html(records: list[dict[str, Any]], root: Path) -> str:
         if r.get("error"):
             parts.append(f"<p class='{e(r['status'])}'>Status: {e(r['status'])}</p><pre>{e(r['error'])}</pre>")
         if r.get("claims"):
-            parts.append("<table class='claims'><tr><th>claim</th><th>criterion</th><th>measured</th><th>holds</th></tr>")
+            parts.append("<table class='claims'><tr><th>claim</th><th>criterion</th><th>measured</th><th>verdict</th></tr>")
             for c in r["claims"]:
-                cls, word = ("yes", "yes") if c["holds"] else ("no", "NO")
+                cls, word = _VERDICT_CELL[verdict_word(c["holds"])]
                 parts.append(f"<tr><td>{e(c['statement'])}</td><td>{e(c['criterion'])}</td>"
                              f"<td>{e(c['measured'])}</td><td class='{cls}'>{word}</td></tr>")
             parts.append("</table>")
