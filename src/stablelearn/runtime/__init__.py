@@ -3,7 +3,8 @@ resumable sweeps, run folders and reports. Nothing here knows about any paper.""
 
 from stablelearn.runtime.executors import Executor, LocalExecutor, RayExecutor, call_seeded, get_executor
 from stablelearn.runtime.experiment import (VERDICTS, Claim, Context, Experiment, Result, Table, bootstrap_ci,
-                                             interval_verdict, verdict_word)
+                                             interval_verdict, loglog_slope, cell_cache, to_jsonable,
+                                             verdict_word)
 from stablelearn.runtime.registry import experiments, get_experiment, register, unregister
 from stablelearn.runtime.report import render_report
 from stablelearn.runtime.runfolder import load_results, run_experiment
@@ -12,7 +13,7 @@ from stablelearn.runtime.sweep import cell_key, sweep
 
 __all__ = [
     "Claim", "Context", "Experiment", "Result", "Table", "VERDICTS", "verdict_word", "interval_verdict",
-    "bootstrap_ci",
+    "bootstrap_ci", "loglog_slope", "cell_cache", "to_jsonable",
     "Executor", "LocalExecutor", "RayExecutor", "get_executor", "call_seeded",
     "experiments", "get_experiment", "register", "unregister",
     "run_experiment", "load_results", "render_report",

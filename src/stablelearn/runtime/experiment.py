@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 __all__ = ["Claim", "Table", "Result", "Experiment", "Context", "VERDICTS", "verdict_word", "interval_verdict",
-           "bootstrap_ci"]
+           "bootstrap_ci", "loglog_slope", "cell_cache", "to_jsonable"]
 
 
 VERDICTS = ("holds", "fails", "inconclusive")
@@ -192,6 +192,43 @@ class Context:
 
         return sweep(fn, cells, executor=self.executor, cache_dir=self.dir / "cells",
                      fresh=self.fresh, desc=desc, progress=self.progress, salt=self.salt)
+
+
+def loglog_slope(x: Any, y: Any) -> float:
+    """Least-squares slope of ``log y`` against ``log x`` (a rate or a scaling exponent).
+
+    NaN when fewer than two points are given or a value is not positive and finite, so a claim built on it
+    shows the failure instead of a number.
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if x.shape != y.shape or x.size < 2 or not (np.isfinite(x).all() and np.isfinite(y).all()
+                                                 and (x > 0).all() and (y > 0).all()):
+        return math.nan
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def cell_cache(maxsize: int = 8) -> Callable[[Callable[[dict], Any]], Callable[[dict], Any]]:
+    """Cache a function of one JSON-able dict (a cell or part of one) per process, keyed by its JSON.
+
+    For expensive set-up that several cells share (a trained model, snapshots): each worker process
+    computes it once, deterministically from the dict alone.
+    """
+    import functools
+    import json
+
+    def wrap(fn: Callable[[dict], Any]) -> Callable[[dict], Any]:
+        @functools.lru_cache(maxsize=maxsize)
+        def by_key(key: str) -> Any:
+            return fn(json.loads(key))
+
+        @functools.wraps(fn)
+        def cached(spec: dict) -> Any:
+            return by_key(json.dumps(spec, sort_keys=True))
+
+        cached.cache_clear = by_key.cache_clear  # type: ignore[attr-defined]
+        return cached
+
+    return wrap
 
 
 def to_jsonable(obj: Any) -> Any:
