@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
 	$(PY) -m pip install -q -c constraints.txt -e ".[test,docs,ray,bench]"
+	@# mup declares torchvision, whose PyPI wheel is built for CUDA torch and fails to load on the CPU
+	@# torch (lightning's torchmetrics then fails to import); nothing here imports it, so remove it.
+	$(PY) -m pip uninstall -y -q torchvision
 	touch $(STAMP)
 
 run: $(STAMP)
