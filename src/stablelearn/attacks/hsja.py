@@ -1,4 +1,4 @@
-"""HopSkipJumpAttack (Chen, Jordan, Wainwright, S&P'20), l2, budget-exact (spec section 7).
+"""HopSkipJumpAttack (Chen, Jordan, Wainwright, S&P'20), l2, budget-exact (a baseline of arXiv 2512.21241 Table 1).
 
 Per iteration t >= 1 at the boundary point x_b: gradient direction from B_t = min(B_0 sqrt(t), B_max)
 sign-weighted (baseline-corrected) random unit vectors at probe radius delta_t (0.1 of the box width at
@@ -12,8 +12,9 @@ import math
 
 import numpy as np
 
+from stablelearn._conventions import check_float, check_int
+
 from .base import Attack, Probe, Sample
-from .opt import _count, _positive
 
 __all__ = ["HopSkipJump"]
 
@@ -31,22 +32,32 @@ def _blend_bisect(s: Sample, x_adv: np.ndarray, tol: float) -> Probe:
 
 
 class HopSkipJump(Attack):
-    """HSJA, l2 version, as an attack object on a :class:`HardLabelOracle` (spec section 7).
+    """HSJA, l2 version, as an attack object on a :class:`HardLabelOracle`.
 
-    ``gamma`` sets theta = gamma / d^1.5; ``init_evals`` B_0 and ``max_evals`` cap of B_t; ``init_dirs``
-    uniform-noise (clip mode) or Gaussian (no clip) candidates in one batch, then the other-class fallback
-    of spec section 6; ``max_iter`` iterations at most (the budget normally ends the run first).
+    Parameters
+    ----------
+    gamma : float, default 1.0
+        Sets the boundary threshold theta = gamma / d^1.5 (1.0 as the authors' ``configures/HSJA.json``).
+    init_evals : int, default 100
+        B_0, the first iteration's number of gradient probes.
+    max_evals : int, default 10000
+        Cap of B_t = B_0 sqrt(t).
+    init_dirs : int, default 100
+        Uniform-noise (clip mode) or Gaussian (no clip) initial candidates in one batch, then directions
+        to the other images of another class (docs/attacks.md, "Provenance").
+    max_iter : int, default 100000
+        Iteration cap (the budget normally ends the run first).
     """
 
     name = "HSJA"
 
     def __init__(self, *, gamma: float = 1.0, init_evals: int = 100, max_evals: int = 10_000,
                  init_dirs: int = 100, max_iter: int = 100_000) -> None:
-        self.gamma = _positive("gamma", gamma)
-        self.init_evals = _count("init_evals", init_evals)
-        self.max_evals = _count("max_evals", max_evals)
-        self.init_dirs = _count("init_dirs", init_dirs)
-        self.max_iter = _count("max_iter", max_iter)
+        self.gamma = check_float(gamma, "gamma", low=0, low_inclusive=False)
+        self.init_evals = check_int(init_evals, "init_evals", low=1)
+        self.max_evals = check_int(max_evals, "max_evals", low=1)
+        self.init_dirs = check_int(init_dirs, "init_dirs", low=1)
+        self.max_iter = check_int(max_iter, "max_iter", low=1)
 
     def _attack(self, s: Sample) -> Probe:
         d = s.d

@@ -1,28 +1,58 @@
 """The hard-label oracle: the only way an attack (ours or a peer's) sees the victim.
 
-Spec ``papers/hardlabel.md`` section 4 (query accounting) and section 7, checklist item 1: one query is one
-victim forward on one input; every probe of every search counts; the clean-image check does not.
-The oracle exposes only the decision "is this point adversarial", enforces the per-sample budget
-strictly (a request crossing the limit is truncated and the sample is marked exhausted, so no sample is
-ever charged one query over its budget) and records, independently of the attack's internals, the
-best-so-far adversarial point and its (queries, l2) trace for every sample.
+Query accounting follows the authors' code (machanic/hard_label_attacks, ``PARS_OPT/pars_opt_l2_norm_attack.py``;
+docs/attacks.md, "Query accounting"): one query is one victim forward on one input; every probe of every
+search counts; the clean-image check does not. The oracle exposes only the decision "is this point
+adversarial", enforces the per-sample budget strictly (a request crossing the limit is truncated and the
+sample is marked exhausted, so no sample is ever charged one query over its budget) and records,
+independently of the attack's internals, the best-so-far adversarial point and its (queries, l2) trace for
+every sample.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["HardLabelOracle", "BudgetExhausted", "NONFINITE"]
+from stablelearn._conventions import check_float, check_int
 
-#: label recorded for a point whose scores are NaN/inf: never adversarial, and it stops the sample.
-NONFINITE = -1
+__all__ = ["HardLabelOracle", "BudgetExhausted", "distances_at"]
+
+#: Rows per victim forward. Measured on the digits-32 CNN victims (float64, one thread): 0.27-0.33 ms per row
+#: in batches of 4-64, 0.48-0.71 ms in batches of 256-1024 (docs/attacks.md, "Speed"), so larger requests
+#: are cut into chunks of this size.
+DEFAULT_BATCH = 64
 
 
 class BudgetExhausted(RuntimeError):
     """Raised by :meth:`HardLabelOracle.as_module` to stop a peer attack once its sample's budget is spent."""
+
+
+def distances_at(traces: Sequence[Any], budgets: Any) -> np.ndarray:
+    """Best-so-far l2 of every sample after each budget.
+
+    Parameters
+    ----------
+    traces : sequence of (m, 2) arrays or lists of ``(queries, l2)`` pairs
+        One trace per sample, in increasing query order (as the oracle records them).
+    budgets : array_like of int
+        Query counts.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(traces), len(budgets))``; ``inf`` before a sample's first adversarial point.
+    """
+    b = np.asarray(budgets)
+    out = np.full((len(traces), len(b)), np.inf)
+    for i, tr in enumerate(traces):
+        tr = np.asarray(tr, dtype=np.float64).reshape(-1, 2)
+        if len(tr):
+            idx = np.searchsorted(tr[:, 0], b, side="right") - 1
+            out[i] = np.where(idx >= 0, tr[np.maximum(idx, 0), 1], np.inf)
+    return out
 
 
 def _model_dtype(model: Any) -> torch.dtype:
@@ -33,57 +63,66 @@ def _model_dtype(model: Any) -> torch.dtype:
 
 
 class HardLabelOracle:
-    """Budget-exact, decision-only access to a classifier (spec sections 1, 4, 7.1).
+    """Budget-exact, decision-only access to a classifier.
 
     Parameters
     ----------
-    model:
-        A ``torch.nn.Module`` returning logits, or any callable mapping a batch ``(N, *shape)`` (a
-        float tensor for modules, a float64 NumPy array for other callables) to ``N`` integer labels or
-        an ``(N, C)`` array of scores (e.g. a scikit-learn ``predict``). Modules are put in ``eval`` mode
-        and called under ``torch.no_grad``; inputs are cast to the module's parameter dtype.
-    budget:
-        Maximum number of queries per sample (positive int).
-    clip:
-        ``(low, high)``: every queried point is clipped to this box before the model sees it, and
-        distances are measured at the clipped point. ``None``: no clipping (paper-faithful, spec section 1).
-    batch_size:
-        Maximum number of inputs per forward pass.
-    device:
-        Device for ``torch.nn.Module`` victims (default: the module's device, else CPU).
+    model : torch.nn.Module or callable
+        A module returning logits, or any callable mapping a batch ``(N, *shape)`` (a float tensor for
+        modules, a float64 NumPy array for other callables) to ``N`` integer labels (any integers,
+        negative ones included) or an ``(N, C)`` array of scores (e.g. a scikit-learn ``predict``). Modules
+        are put in ``eval`` mode and called under ``torch.no_grad``; inputs are cast to the module's
+        parameter dtype.
+    budget : int
+        Maximum number of queries per sample (>= 1).
+    clip : tuple of two floats or None, default (0.0, 1.0)
+        ``(low, high)``: every queried point is clipped to this box before the model sees it, and distances
+        are measured at the clipped point. ``None``: no clipping, as in the paper (arXiv 2512.21241, Eq. 3)
+        and the authors' code.
+    batch_size : int, default 64
+        Rows per victim forward; larger requests are cut into chunks of this size (the fastest shape on
+        the measured CNN victims, docs/attacks.md "Speed").
+    device : str or torch.device, optional
+        Device for module victims (default: the module's device, else CPU).
+
+    Notes
+    -----
+    Call :meth:`start` before :meth:`query`; attacks do so themselves.
     """
 
     def __init__(self, model: Callable[..., Any], *, budget: int, clip: tuple[float, float] | None = (0.0, 1.0),
-                 batch_size: int = 1024, device: str | torch.device | None = None) -> None:
+                 batch_size: int = DEFAULT_BATCH, device: str | torch.device | None = None) -> None:
         if not callable(model):
             raise TypeError(f"model must be a torch.nn.Module or a callable, got {type(model).__name__}")
-        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget <= 0:
-            raise ValueError(f"budget must be a positive integer, got {budget!r}")
+        self.budget = check_int(budget, "budget", low=1)
         if clip is not None:
-            if len(clip) != 2 or not np.all(np.isfinite(clip)) or not clip[0] < clip[1]:
+            if isinstance(clip, (str, bytes)) or not isinstance(clip, (Sequence, np.ndarray)) or len(clip) != 2:
+                raise TypeError(f"clip must be None or a pair (low, high), got {clip!r}")
+            low, high = check_float(clip[0], "clip[0]"), check_float(clip[1], "clip[1]")
+            if not low < high:
                 raise ValueError(f"clip must be None or (low, high) with low < high, got {clip!r}")
-            clip = (float(clip[0]), float(clip[1]))
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+            clip = (low, high)
+        self.batch_size = check_int(batch_size, "batch_size", low=1)
         self.model = model
-        self.budget = int(budget)
         self.clip = clip
-        self.batch_size = int(batch_size)
         self._is_module = isinstance(model, torch.nn.Module)
         if self._is_module:
             model.eval()
             if device is None:
                 params = list(model.parameters())
                 device = params[0].device if params else "cpu"
-        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        try:
+            self.device = torch.device(device) if device is not None else torch.device("cpu")
+        except (RuntimeError, TypeError) as e:
+            raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda:0', got {device!r}") from e
         self._dtype = _model_dtype(model)
         self.n = 0
 
     # ------------------------------------------------------------------ raw model access
-    def _labels(self, flat: np.ndarray) -> np.ndarray:
-        """Labels of flat float64 points ``(k, d)`` (uncounted; callers count); :data:`NONFINITE` where the
-        model's scores are not finite."""
-        out = []
+    def _labels(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Labels of flat float64 points ``(k, d)`` (uncounted; callers count) and a mask of the rows whose
+        scores were finite (a label row is always finite)."""
+        labels, finite = [], []
         for s in range(0, len(flat), self.batch_size):
             chunk = flat[s:s + self.batch_size].reshape((-1,) + self.shape)
             if self._is_module:
@@ -94,66 +133,125 @@ class HardLabelOracle:
             if isinstance(raw, torch.Tensor):
                 raw = raw.detach().cpu().numpy()
             raw = np.asarray(raw)
+            if raw.dtype.kind not in "biuf":
+                raise TypeError(f"model must return integer labels or real scores, got dtype {raw.dtype}")
             if raw.ndim == 2 and raw.shape[0] == len(chunk) and raw.shape[1] >= 2:
-                lab = np.argmax(raw, axis=1)
-                lab[~np.all(np.isfinite(raw), axis=1)] = NONFINITE
+                ok = np.all(np.isfinite(raw), axis=1)
+                lab = np.argmax(np.where(np.isfinite(raw), raw, -np.inf), axis=1)
             elif raw.ndim == 1 and raw.shape[0] == len(chunk) and (
-                    np.issubdtype(raw.dtype, np.integer) or np.all(np.mod(raw, 1) == 0)):
-                lab = raw.astype(np.int64)
+                    raw.dtype.kind in "biu" or np.all(np.isfinite(raw) & (np.mod(raw, 1) == 0))):
+                ok, lab = np.ones(len(raw), dtype=bool), raw.astype(np.int64)
             else:
                 raise ValueError("model must return N integer labels or an (N, C>=2) array of logits/scores "
                                  f"for a batch of N={len(chunk)}, got an array of shape {raw.shape}, dtype {raw.dtype}")
-            out.append(lab)
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+            labels.append(lab)
+            finite.append(ok)
+        if not labels:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+        return np.concatenate(labels), np.concatenate(finite)
 
     def _clipped(self, flat: np.ndarray) -> np.ndarray:
         return np.clip(flat, *self.clip) if self.clip is not None else flat
 
     def predict(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
-        """Uncounted labels of ``x`` (shape ``(N, *shape)``); for verification only, never used by attacks."""
+        """Uncounted labels of ``x`` (shape ``(N, *shape)``); for verification only, never used by attacks.
+
+        Parameters
+        ----------
+        x : array_like
+            Inputs, ``(N, *shape)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N,)`` int64 labels (the argmax of non-finite scores is taken over their finite entries).
+        """
         x = _as_float64(x, "x")
         self.shape = tuple(x.shape[1:])
-        return self._labels(x.reshape(len(x), -1))
+        return self._labels(x.reshape(len(x), -1))[0]
 
     # ------------------------------------------------------------------ per-run state
     def start(self, x: np.ndarray, y: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
-        """Reset counters and records for the originals ``x`` (N, *shape) with labels ``y`` (N,).
+        """Reset counters and records for a new run.
 
-        Returns the clean labels (uncounted check). ``target`` (N,) switches to targeted success.
+        Parameters
+        ----------
+        x : numpy.ndarray
+            Originals ``(N, *shape)``, float64.
+        y : numpy.ndarray
+            True labels ``(N,)`` (any integers).
+        target : numpy.ndarray, optional
+            Target labels ``(N,)``; switches to targeted success (predicted label == target).
+
+        Returns
+        -------
+        numpy.ndarray
+            The clean labels (an uncounted check).
         """
+        x = _as_float64(x, "x")
         self.shape = tuple(x.shape[1:])
         self.n = len(x)
         self.x0 = x.reshape(self.n, -1).astype(np.float64)
-        self.y = np.asarray(y, dtype=np.int64)
-        self.target = None if target is None else np.asarray(target, dtype=np.int64)
+        self.y = _int_labels(y, self.n, "y")
+        self.target = None if target is None else _int_labels(target, self.n, "target")
         self.queries = np.zeros(self.n, dtype=np.int64)
         self.exhausted = np.zeros(self.n, dtype=bool)
         self.nonfinite = np.zeros(self.n, dtype=bool)
         self.best_l2 = np.full(self.n, np.inf)
         self.best_x = self.x0.copy()
         self.trace: list[list[tuple[int, float]]] = [[] for _ in range(self.n)]
-        clean = self._labels(self.x0)
-        if np.any(clean == NONFINITE):
-            raise ValueError(f"model returned non-finite scores for x at indices {np.flatnonzero(clean == NONFINITE).tolist()}")
+        clean, finite = self._labels(self.x0)
+        if not finite.all():
+            raise ValueError(f"model returned non-finite scores for x at indices {np.flatnonzero(~finite).tolist()}")
         return clean
 
+    def _started(self) -> None:
+        if not self.n:
+            raise RuntimeError("HardLabelOracle.start(x, y) must be called before query/remaining/as_module")
+
     def is_adversarial_label(self, labels: np.ndarray, sample: np.ndarray | int) -> np.ndarray:
-        """Success indicator Phi (spec section 1) for predicted ``labels`` of points of ``sample``."""
+        """Success indicator of the paper's Eq. 1 for predicted ``labels`` of points of ``sample``.
+
+        Parameters
+        ----------
+        labels : numpy.ndarray
+            Predicted labels.
+        sample : int or numpy.ndarray
+            The sample index (or one index per label).
+
+        Returns
+        -------
+        numpy.ndarray
+            Boolean flags: label differs from ``y`` (untargeted) or equals the target (targeted).
+        """
+        self._started()
         if self.target is not None:
             return labels == self.target[sample]
-        return (labels != self.y[sample]) & (labels != NONFINITE)
+        return labels != self.y[sample]
 
     def remaining(self, sample: int) -> int:
-        """Queries left for ``sample``."""
-        return int(self.budget - self.queries[sample])
+        """Queries left for ``sample`` (an index below the number of started samples)."""
+        self._started()
+        i = check_int(sample, "sample", low=0, high=self.n - 1)
+        return int(self.budget - self.queries[i])
 
     def query(self, requests: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
-        """Answer ``{sample: points (k, d) float64}`` in one batched forward.
+        """Answer several samples' requests in one batched forward.
 
-        Returns ``{sample: adversarial flags}``. A request larger than the sample's remaining budget is
-        truncated (only the first ``remaining`` points are answered and counted) and the sample is marked
-        ``exhausted``; the returned array is then shorter than the request.
+        Parameters
+        ----------
+        requests : dict of int to numpy.ndarray
+            ``{sample: points (k, d) float64}``.
+
+        Returns
+        -------
+        dict of int to numpy.ndarray
+            ``{sample: adversarial flags}``. A request larger than the sample's remaining budget is
+            truncated (only the first ``remaining`` points are answered and counted) and the sample is
+            marked ``exhausted``; the returned array is then shorter than the request. A point whose scores
+            are not finite is never adversarial and marks the sample ``nonfinite``.
         """
+        self._started()
         samples, chunks = [], []
         for i, pts in requests.items():
             pts = np.asarray(pts, dtype=np.float64).reshape(-1, self.x0.shape[1])
@@ -163,11 +261,12 @@ class HardLabelOracle:
             samples.append((i, k))
             chunks.append(self._clipped(pts[:k]))
         flat = np.concatenate(chunks) if chunks else np.zeros((0, self.x0.shape[1]))
-        labels = self._labels(flat) if len(flat) else np.zeros(0, dtype=np.int64)
+        labels, finite = self._labels(flat)
         out, s = {}, 0
         for (i, k), pts in zip(samples, chunks):
-            adv = self.is_adversarial_label(labels[s:s + k], i)
-            if np.any(labels[s:s + k] == NONFINITE):
+            ok = finite[s:s + k]
+            adv = self.is_adversarial_label(labels[s:s + k], i) & ok
+            if not ok.all():
                 self.nonfinite[i] = True
             self._record(i, pts, adv)
             out[i] = adv
@@ -192,25 +291,30 @@ class HardLabelOracle:
 
     # ------------------------------------------------------------------ measuring peers
     def as_module(self, sample: int, num_classes: int) -> torch.nn.Module:
-        """A ``torch.nn.Module`` for peer libraries (ART, Foolbox) attacking ``sample`` alone.
+        """A ``torch.nn.Module`` for peer libraries (ART, Foolbox) attacking one sample alone.
 
-        It returns one-hot "logits" of the victim's label (decision only), charges every row of every
-        batch to ``sample`` through :meth:`query`, and raises :class:`BudgetExhausted` once a batch
-        crosses the budget (the answered part is still counted and recorded).
+        Parameters
+        ----------
+        sample : int
+            Index of a started sample.
+        num_classes : int
+            Width of the one-hot output (>= 2 and above every label the victim returns).
+
+        Returns
+        -------
+        torch.nn.Module
+            It returns one-hot "logits" of the victim's label (decision only), charges every row of every
+            batch to ``sample`` through the oracle's records, and raises :class:`BudgetExhausted` once a batch
+            crosses the budget (the answered part is still counted and recorded).
         """
-        return _CountingModule(self, sample, num_classes)
+        self._started()
+        sample = check_int(sample, "sample", low=0, high=self.n - 1)
+        return _CountingModule(self, sample, check_int(num_classes, "num_classes", low=2))
 
-    def distances_at(self, budgets: np.ndarray) -> np.ndarray:
-        """Best-so-far l2 of every sample after each budget in ``budgets`` (inf before the first success)."""
-        out = np.full((self.n, len(budgets)), np.inf)
-        for i, tr in enumerate(self.trace):
-            if not tr:
-                continue
-            q = np.array([t[0] for t in tr])
-            d = np.array([t[1] for t in tr])
-            idx = np.searchsorted(q, budgets, side="right") - 1
-            out[i] = np.where(idx >= 0, d[np.maximum(idx, 0)], np.inf)
-        return out
+    def distances_at(self, budgets: Any) -> np.ndarray:
+        """Best-so-far l2 of every sample after each budget (see :func:`distances_at`)."""
+        self._started()
+        return distances_at(self.trace, budgets)
 
 
 class _CountingModule(torch.nn.Module):
@@ -226,23 +330,43 @@ class _CountingModule(torch.nn.Module):
         flat = x.detach().cpu().double().numpy().reshape(len(x), -1)
         k = min(len(flat), o.remaining(i))
         pts = o._clipped(flat[:k])
-        labels = o._labels(pts)
-        o._record(i, pts, o.is_adversarial_label(labels, i))
+        labels, finite = o._labels(pts)
+        if not finite.all():
+            o.nonfinite[i] = True
+        o._record(i, pts, o.is_adversarial_label(labels, i) & finite)
         if k < len(flat):
             o.exhausted[i] = True
             raise BudgetExhausted(f"sample {i}: budget of {o.budget} queries spent")
+        if labels.min() < 0 or labels.max() >= self.num_classes:
+            raise ValueError(f"num_classes={self.num_classes} does not cover the victim's labels "
+                             f"{sorted(set(labels.tolist()))}")
         return torch.nn.functional.one_hot(torch.as_tensor(labels), self.num_classes).to(x.dtype)
 
 
 def _as_float64(x: Any, name: str) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{name} must be a float array or tensor, got {type(x).__name__}") from e
-    if arr.ndim < 2:
-        raise ValueError(f"{name} must have shape (N, *input_shape) with N >= 1, got shape {arr.shape}")
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real-valued array or tensor, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if arr.ndim < 2 or len(arr) == 0 or arr[0].size == 0:
+        raise ValueError(f"{name} must have shape (N, *input_shape) with N >= 1 and a non-empty input, "
+                         f"got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf")
     return arr
+
+
+def _int_labels(v: Any, n: int, name: str) -> np.ndarray:
+    """``v`` as an int64 array of shape (n,): any integers (negative ones included), or integral floats."""
+    if isinstance(v, torch.Tensor):
+        v = v.detach().cpu().numpy()
+    arr = np.asarray(v)
+    if arr.dtype.kind not in "biuf" or arr.dtype.kind == "b":
+        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must be an integer array of shape ({n},) (one label per row of x), got shape {arr.shape}")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr % 1 == 0)):
+        raise ValueError(f"{name} must hold integer class labels, got non-integral values")
+    return arr.astype(np.int64)
