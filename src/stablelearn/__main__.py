@@ -1,3 +1,6 @@
+"""``python -m stablelearn``: the same as the ``stablelearn`` command."""
+
 from stablelearn.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())

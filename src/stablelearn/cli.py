@@ -1,7 +1,8 @@
 """``stablelearn``: list the reproductions, run them into a resumable run folder, render reports.
 
 Exit codes: 0 every experiment ran; 1 an experiment raised (the others still ran, the traceback is
-in the report); 2 a usage error (one line on stderr); 130 interrupted (finished cells are kept).
+in the report); 2 a usage error or a malformed run folder (one line on stderr, naming the argument or
+the file); 130 interrupted (finished cells are kept).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from stablelearn._conventions import check_int
+
 __all__ = ["main"]
 
 
@@ -22,7 +25,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, no usage dump
+    def error(self, message: str) -> None:  # type: ignore[override]  # one line, no usage dump
         raise UsageError(message)
 
 
@@ -37,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--executor", default="local", choices=("local", "ray"))
     r.add_argument("--address", default=None, help="address of a running Ray cluster (executor ray)")
     r.add_argument("--jobs", type=int, default=1, help="worker processes for the cells of a sweep")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seed", type=int, default=0, help="the run's seed, 0 <= N < 2**32 (default 0)")
     r.add_argument("--fresh", action="store_true", help="ignore finished cells in --out and recompute")
     rep = sub.add_parser("report", help="re-render report.html and report.md of a run folder")
     rep.add_argument("dir")
@@ -57,6 +60,13 @@ def _cmd_list() -> int:
     return 0
 
 
+def _checked(value: int, name: str, **bounds: int) -> int:
+    try:
+        return check_int(value, name, **bounds)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _writable_out(out: str | None) -> Path:
     path = Path(out) if out else Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
     try:
@@ -72,18 +82,18 @@ def _writable_out(out: str | None) -> Path:
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from stablelearn.runtime import experiments, get_executor, render_report, run_experiment
+    from stablelearn.runtime import experiments, get_executor, get_experiment, run_experiment
     from stablelearn.runtime.runfolder import write_json
 
-    available = experiments()
-    unknown = [n for n in args.names if n not in available]
-    if unknown:
-        raise UsageError(f"unknown experiment {unknown[0]!r}; valid: {', '.join(available)}")
-    if args.jobs < 1:
-        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    _checked(args.jobs, "--jobs", low=1)
+    _checked(args.seed, "--seed", low=0, high=2**32 - 1)
     if args.address and args.executor != "ray":
         raise UsageError("--address needs --executor ray")
-    names = list(dict.fromkeys(args.names)) or list(available)
+    try:  # only the named experiments' modules are imported
+        available = {n: get_experiment(n) for n in dict.fromkeys(args.names)} if args.names else experiments()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    names = list(available)
     try:
         executor = get_executor(args.executor, jobs=args.jobs, address=args.address)
     except ValueError as exc:
@@ -105,11 +115,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
                 failed.append(name)
     except KeyboardInterrupt:
         print("interrupted: finished cells are kept; run the same command to resume", file=sys.stderr)
-        render_report(out)
+        _render(out)
         return 130
     finally:
         executor.close()
-    report = render_report(out)
+    report = _render(out)
     print(f"report: {report} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     if failed:
         print(f"failed: {', '.join(failed)} (tracebacks in the report)", file=sys.stderr)
@@ -117,17 +127,36 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
+def _render(out: str | Path) -> Path:
+    """Render the run folder's reports; a malformed folder or an unwritable report is a usage error."""
     from stablelearn.runtime import render_report
 
     try:
-        print(render_report(args.dir))
+        return render_report(out)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write the report in {str(out)!r}: {exc.strerror or exc}") from None
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    print(_render(args.dir))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status (see the module docstring).
+    """
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         args = _parser().parse_args(argv)
@@ -137,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_reproduce(args)
         return _cmd_report(args)
     except UsageError as exc:
-        print(f"stablelearn: error: {exc}", file=sys.stderr)
+        print(f"stablelearn: error: {' '.join(str(exc).splitlines())}", file=sys.stderr)
         return 2
 
 

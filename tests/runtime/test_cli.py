@@ -74,7 +74,9 @@ def test_failing_experiment_exits_1_and_others_run(tmp_path):
     (["reproduce", "no_such_experiment"], "unknown experiment 'no_such_experiment'; valid: anderson,"),
     (["reproduce", "--profile", "huge"], "invalid choice: 'huge'"),
     (["reproduce", "--out", "/proc/not-writable"], "--out '/proc/not-writable' is not writable"),
-    (["reproduce", "--jobs", "0"], "--jobs must be >= 1"),
+    (["reproduce", "--jobs", "0"], "--jobs must be an integer >= 1, got 0"),
+    (["reproduce", "--jobs", "abc"], "argument --jobs: invalid int value: 'abc'"),
+    (["reproduce", "--seed", "-1"], "--seed must be an integer >= 0"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["report", "/nonexistent/run"], "does not exist"),
 ])

@@ -63,8 +63,8 @@ def test_sweep_caches_each_cell_and_resumes_after_interrupt(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(kind="slurm"), "executor must be 'local' or 'ray'"),
-    (dict(kind="local", jobs=0), "jobs must be a positive integer"),
+    (dict(kind="slurm"), r"executor must be one of \('local', 'ray'\), got 'slurm'"),
+    (dict(kind="local", jobs=0), "jobs must be an integer >= 1, got 0"),
     (dict(kind="local", address="1.2.3.4:6379"), "address is only used by the 'ray' executor"),
 ])
 def test_get_executor_rejects_bad_input(kwargs, message):
@@ -93,3 +93,48 @@ def test_claim_accepts_numpy_bools_and_rejects_other_types():
     assert Claim("s", "c", "m", np.float64(1.0) < 2.0).holds is True
     with pytest.raises(TypeError, match="Claim.holds must be a bool or None"):
         Claim("s", "c", "m", 1)
+
+
+def test_in_process_cells_leave_the_callers_global_rngs_unchanged(unchanged_global_state):
+    import random
+
+    random.seed(123)
+    py_state = random.getstate()
+    with unchanged_global_state():
+        first = LocalExecutor().map(toy.draw, _cells(3))
+        sweep(toy.draw, _cells(3))
+    assert random.getstate() == py_state
+    _same(first, LocalExecutor().map(toy.draw, _cells(3)))  # cells still seed the globals inside
+
+
+SCRIPT = """
+from stablelearn.runtime import LocalExecutor
+
+
+def square(cell):
+    return cell["i"] ** 2
+
+{body}
+"""
+POOL = "print(LocalExecutor(jobs=2).map(square, [{'i': 1}, {'i': 2}, {'i': 3}]))"
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_process_pool_from_a_script_needs_the_main_guard(tmp_path, guarded):
+    import subprocess
+    import sys
+    import textwrap
+
+    body = f'if __name__ == "__main__":\n    {POOL}' if guarded else POOL
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT.format(body=body))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300)
+    if guarded:
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert proc.stdout.strip() == "[1, 4, 9]"
+    else:
+        assert proc.returncode == 1
+        assert 'if __name__ == "__main__":' in proc.stderr and "script.py" in proc.stderr, proc.stderr[-2000:]
+        assert "BrokenProcessPool" not in proc.stderr
+        assert textwrap.dedent(proc.stderr).count("Traceback") == 1

@@ -12,10 +12,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from stablelearn.runtime.experiment import Table, format_cell, verdict_word
+from stablelearn.runtime.experiment import Table, escape_cell, format_cell, verdict_word
 from stablelearn.runtime.runfolder import load_results
 
 __all__ = ["render_report"]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _held(rec: dict[str, Any]) -> str:
@@ -36,31 +40,46 @@ def _time(rec: dict[str, Any]) -> str:
 
 
 def _tables(rec: dict[str, Any]) -> list[Table]:
-    return [Table(t["title"], t["columns"], t["rows"], t.get("caption", "")) for t in rec.get("tables", [])]
+    return [Table(_text(t.get("title")), [_text(c) for c in t["columns"]], t["rows"], _text(t.get("caption")))
+            for t in rec.get("tables", [])]
 
 
 def render_markdown(records: list[dict[str, Any]]) -> str:
+    """The report in Markdown.
+
+    Parameters
+    ----------
+    records : list of dict
+        Checked ``result.json`` records (see :func:`stablelearn.runtime.runfolder.load_results`).
+
+    Returns
+    -------
+    str
+        A summary table, then each experiment's claims, tables, figures (linked) and notes.
+    """
     lines = ["# stablelearn reproduction report", "",
              "| experiment | profile | status | claims held | wall time |", "|---|---|---|---|---|"]
     for r in records:
-        lines.append(f"| {r['name']} | {r['profile']} | {r['status']} | {_held(r)} | {_time(r)} |")
+        cells = [r["name"], _text(r.get("profile")), r["status"], _held(r), _time(r)]
+        lines.append("| " + " | ".join(escape_cell(c) for c in cells) + " |")
     for r in records:
-        lines += ["", f"## {r['name']}", "", r.get("description", ""), ""]
+        lines += ["", f"## {r['name']}", "", _text(r.get("description")), ""]
         if r.get("error"):
-            lines += ["**Status: " + r["status"] + "**", "", "```", r["error"].rstrip(), "```", ""]
+            lines += ["**Status: " + r["status"] + "**", "", "```", _text(r["error"]).rstrip(), "```", ""]
         if r.get("claims"):
             lines += ["| claim | criterion | measured | verdict |", "|---|---|---|---|"]
             for c in r["claims"]:
                 word = verdict_word(c["holds"])
-                cells = [c["statement"], c["criterion"], c["measured"], f"**{word}**" if word != "holds" else word]
-                lines.append("| " + " | ".join(str(x).replace("|", "\\|").replace("\n", " ") for x in cells) + " |")
+                cells = [c.get("statement"), c.get("criterion"), c.get("measured"),
+                         f"**{word}**" if word != "holds" else word]
+                lines.append("| " + " | ".join(escape_cell(_text(x)) for x in cells) + " |")
             lines.append("")
         for t in _tables(r):
             lines += [t.to_markdown(), ""]
         for f in r.get("figures", []):
             lines += [f"![{f}]({r['name']}/{f})", ""]
         if r.get("notes"):
-            lines += [r["notes"], ""]
+            lines += [_text(r["notes"]), ""]
     return "\n".join(lines) + "\n"
 
 
@@ -85,13 +104,30 @@ def _html_table(t: Table) -> str:
 
 
 def render_html(records: list[dict[str, Any]], root: Path) -> str:
-    e = html.escape
+    """The report as one self-contained HTML page (figures embedded).
+
+    Parameters
+    ----------
+    records : list of dict
+        Checked ``result.json`` records.
+    root : pathlib.Path
+        The run folder (figures are read from ``root/<name>/``).
+
+    Returns
+    -------
+    str
+        The page.
+    """
+
+    def e(value: Any) -> str:
+        return html.escape(_text(value))
+
     parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>stablelearn report</title>",
              f"<style>{_CSS}</style></head><body><h1>stablelearn reproduction report</h1>",
              "<table id='summary'><tr><th>experiment</th><th>profile</th><th>status</th>"
              "<th>claims held / total</th><th>wall time</th></tr>"]
     for r in records:
-        parts.append(f"<tr><td><a href='#{e(r['name'])}'>{e(r['name'])}</a></td><td>{e(r['profile'])}</td>"
+        parts.append(f"<tr><td><a href='#{e(r['name'])}'>{e(r['name'])}</a></td><td>{e(r.get('profile'))}</td>"
                      f"<td class='{e(r['status'])}'>{e(r['status'])}</td><td>{_held(r)}</td><td>{_time(r)}</td></tr>")
     parts.append("</table>")
     for r in records:
@@ -102,13 +138,13 @@ def render_html(records: list[dict[str, Any]], root: Path) -> str:
             parts.append("<table class='claims'><tr><th>claim</th><th>criterion</th><th>measured</th><th>verdict</th></tr>")
             for c in r["claims"]:
                 cls, word = _VERDICT_CELL[verdict_word(c["holds"])]
-                parts.append(f"<tr><td>{e(c['statement'])}</td><td>{e(c['criterion'])}</td>"
-                             f"<td>{e(c['measured'])}</td><td class='{cls}'>{word}</td></tr>")
+                parts.append(f"<tr><td>{e(c.get('statement'))}</td><td>{e(c.get('criterion'))}</td>"
+                             f"<td>{e(c.get('measured'))}</td><td class='{cls}'>{word}</td></tr>")
             parts.append("</table>")
         parts.extend(_html_table(t) for t in _tables(r))
         for f in r.get("figures", []):
             path = root / r["name"] / f
-            if path.exists():
+            if path.is_file():
                 data = base64.b64encode(path.read_bytes()).decode()
                 parts.append(f"<figure><img alt='{e(f)}' src='data:image/png;base64,{data}'>"
                              f"<figcaption>{e(f)}</figcaption></figure>")
@@ -119,7 +155,28 @@ def render_html(records: list[dict[str, Any]], root: Path) -> str:
 
 
 def render_report(out_dir: str | os.PathLike) -> Path:
-    """(Re-)write ``report.md`` and ``report.html`` of the run folder ``out_dir``; returns the HTML path."""
+    """(Re-)write ``report.md`` and ``report.html`` of a run folder.
+
+    Parameters
+    ----------
+    out_dir : path
+        The run folder (``DIR/<experiment>/result.json`` for each experiment, ``DIR/run.json``).
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``report.html``.
+
+    Raises
+    ------
+    ValueError
+        If the folder does not exist, holds no result, or a ``run.json`` or ``result.json`` is malformed;
+        the message names the file.
+    OSError
+        If the reports cannot be written.
+    """
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f"out_dir must be a path, got {out_dir!r} ({type(out_dir).__name__})")
     root = Path(out_dir)
     if not root.is_dir():
         raise ValueError(f"run folder {str(root)!r} does not exist")

@@ -9,18 +9,40 @@ import pickle
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from stablelearn.runtime.executors import Executor, LocalExecutor, _disabled
+from stablelearn._conventions import check_bool, progress_disabled
+from stablelearn.runtime.executors import Executor, LocalExecutor
 from stablelearn.runtime.seeding import config_hash
 
 __all__ = ["sweep", "cell_key"]
 
 
-def cell_key(fn: Callable, cell: Any, salt: str = "") -> str:
+def cell_key(fn: Callable[..., Any], cell: Any, salt: str = "") -> str:
     """The cache key of ``fn(cell)``: a hash of the function's qualified name, the cell and ``salt``.
 
     The key does not see the function's code: after changing what a cell computes, change ``salt``
     (an experiment's ``version``) or run with ``fresh=True``.
+
+    Parameters
+    ----------
+    fn : callable
+        The cell function.
+    cell : JSON-serialisable
+        Its argument.
+    salt : str, default ""
+        Folded into the key.
+
+    Returns
+    -------
+    str
+        20 hexadecimal digits.
+
+    Raises
+    ------
+    TypeError
+        If ``cell`` is not JSON-serialisable or ``salt`` is not a string.
     """
+    if not isinstance(salt, str):
+        raise TypeError(f"salt must be a string, got {salt!r} ({type(salt).__name__})")
     name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
     key = {"fn": name, "cell": cell, **({"salt": salt} if salt else {})}
     return config_hash(key)[:20]
@@ -42,20 +64,48 @@ def sweep(fn: Callable[[dict], Any], cells: Sequence[dict], *, executor: Executo
 
     Parameters
     ----------
-    fn : a module-level function of one JSON-serialisable dict (picklable for process pools and Ray).
-    cells : the configurations; each cell is seeded from its own content (see ``call_seeded``).
-    executor : defaults to in-process :class:`LocalExecutor`.
-    cache_dir : where finished cells are kept (``<key>.pkl``); ``None`` keeps nothing.
-    fresh : ignore (and overwrite) finished cells.
-    salt : folded into every cell's key (see :func:`cell_key`).
+    fn : callable
+        A module-level function of one JSON-serialisable dict (picklable, for process pools and Ray).
+    cells : sequence of dict
+        The configurations; each cell is seeded from its own content (see :func:`call_seeded`).
+    executor : Executor, optional
+        Defaults to an in-process :class:`LocalExecutor`.
+    cache_dir : path, optional
+        Where finished cells are kept (``<key>.pkl``); ``None`` keeps nothing.
+    fresh : bool, default False
+        Ignore (and overwrite) finished cells.
+    desc : str, optional
+        The progress bar's label.
+    progress : bool or None, default None
+        The house progress rule (:func:`stablelearn._conventions.progress_disabled`).
+    salt : str, default ""
+        Folded into every cell's key (see :func:`cell_key`).
+
+    Returns
+    -------
+    list
+        The results in the order of ``cells``.
+
+    Raises
+    ------
+    TypeError
+        If ``fn`` is not callable, a cell is not JSON-serialisable, or ``executor`` is not an Executor.
     """
     if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+        raise TypeError(f"fn must be callable, got {fn!r} ({type(fn).__name__})")
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(f"executor must be an Executor (see get_executor), got {executor!r}")
+    if isinstance(cells, (str, bytes, dict)):
+        raise TypeError(f"cells must be a sequence of cells, got {type(cells).__name__}")
+    fresh = check_bool(fresh, "fresh")
+    disable = progress_disabled(progress)
     cells = list(cells)
     executor = executor or LocalExecutor()
     keys = [cell_key(fn, c, salt) for c in cells]  # also validates that cells are JSON-serialisable
     out: list[Any] = [None] * len(cells)
     todo = list(range(len(cells)))
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise TypeError(f"cache_dir must be a path, got {cache_dir!r} ({type(cache_dir).__name__})")
     folder = Path(cache_dir) if cache_dir is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -73,7 +123,7 @@ def sweep(fn: Callable[[dict], Any], cells: Sequence[dict], *, executor: Executo
     from tqdm.auto import tqdm
 
     with tqdm(total=len(cells), initial=len(cells) - len(todo), desc=desc, leave=False,
-              disable=_disabled(progress)) as bar:
+              disable=disable) as bar:
         for j, value in executor.imap(fn, [cells[i] for i in todo]):
             i = todo[j]
             out[i] = value
