@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch import nn
 
-from tests.stability import _mse
 
 from stablelearn.stability import (
     ResidualBlock,
@@ -68,7 +67,7 @@ def test_residual_margins_on_linear_dissipative_branch():
     branch = nn.Linear(d, d, bias=False).double()
     with torch.no_grad():
         branch.weight.copy_(torch.as_tensor(-A))
-    model = nn.Sequential(ResidualBlock(branch, h=0.1), ResidualBlock(branch, h=0.8))
+    model = nn.Sequential(ResidualBlock(branch, 0.1), ResidualBlock(branch, 0.8))
     m = residual_margins(model, torch.randn(5, d, dtype=torch.float64))
     np.testing.assert_allclose(m.lipschitz, 3.0, rtol=1e-4)
     np.testing.assert_allclose(m.mu, 0.5, rtol=1e-3)
@@ -90,10 +89,10 @@ def _quadratic(seed=0):
     return model, X, y, lam
 
 
-def test_profile_margin_and_verdict_on_least_squares():
+def test_profile_margin_and_verdict_on_least_squares(mse):
     model, X, y, lam = _quadratic()
     eta = 1.5 * 2 / lam[-1]
-    p = profile(model, _mse, (X, y), lr=eta)
+    p = profile(model, mse, (X, y), lr=eta)
     assert p.sharpness.value == pytest.approx(lam[-1], rel=1e-6)
     assert p.lambda_min.value == pytest.approx(lam[0], rel=1e-6)
     assert p.margin == pytest.approx(1.5, rel=1e-6) and "unstable" in p.verdict
@@ -101,24 +100,24 @@ def test_profile_margin_and_verdict_on_least_squares():
     assert p.max_step == pytest.approx(2 / lam[-1], rel=1e-6)
     assert "| margin |" in p.summary()
     momentum = torch.optim.SGD(model.parameters(), lr=eta, momentum=0.9)
-    assert profile(model, _mse, (X, y), optimizer=momentum).margin == pytest.approx(1.5 / 1.9, rel=1e-6)
+    assert profile(model, mse, (X, y), optimizer=momentum).margin == pytest.approx(1.5 / 1.9, rel=1e-6)
     with pytest.raises(ValueError, match="not finite"):
-        profile(model, _mse, (X, y * float("nan")))
+        profile(model, mse, (X, y * float("nan")))
 
 
 def _train(model, X, y, opt, mon, steps):
     for step in range(steps):
         opt.zero_grad()
-        _mse(model(X), y).backward()
+        mon.loss_fn(model(X), y).backward()
         opt.step()
         mon.on_step(step, opt)
 
 
-def test_monitor_alerts_on_unstable_step_and_exports(tmp_path):
+def test_monitor_alerts_on_unstable_step_and_exports(tmp_path, mse):
     model, X, y, lam = _quadratic(1)
     opt = torch.optim.SGD(model.parameters(), lr=1.2 * 2 / lam[-1])
     seen = []
-    mon = StabilityMonitor(model, _mse, (X, y), every=2, patience=2, alerts=seen.append, log_dir=tmp_path)
+    mon = StabilityMonitor(model, mse, (X, y), every=2, patience=2, alerts=seen.append, log_dir=tmp_path)
     _train(model, X, y, opt, mon, 12)
     checks = mon.history.checks()
     assert len(checks) == 6
@@ -133,10 +132,10 @@ def test_monitor_alerts_on_unstable_step_and_exports(tmp_path):
     mon.close()
 
 
-def test_monitor_raise_on_nan_and_validation():
+def test_monitor_raise_on_nan_and_validation(mse):
     model, X, y, lam = _quadratic(2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    mon = StabilityMonitor(model, _mse, (X, y), every=100, alerts="raise")
+    mon = StabilityMonitor(model, mse, (X, y), every=100, alerts="raise")
     with torch.no_grad():
         model.weight.fill_(float("nan"))
     with pytest.raises(StabilityAlert, match="non-finite"):
@@ -144,19 +143,19 @@ def test_monitor_raise_on_nan_and_validation():
     fresh, *_ = _quadratic(2)
     for bad in (0.0, 1.5, -0.1):
         with pytest.raises(ValueError, match="overhead"):
-            StabilityMonitor(fresh, _mse, (X, y), overhead=bad)
+            StabilityMonitor(fresh, mse, (X, y), overhead=bad)
     with pytest.raises(ValueError, match="not finite"):
-        StabilityMonitor(fresh, _mse, (X, y * float("inf")))
+        StabilityMonitor(fresh, mse, (X, y * float("inf")))
     with pytest.raises(ValueError, match="empty"):
-        StabilityMonitor(fresh, _mse, (X[:0], y[:0]))
-    with pytest.raises(ValueError, match="unknown metrics"):
-        StabilityMonitor(fresh, _mse, (X, y), metrics=("sharpnes",))
+        StabilityMonitor(fresh, mse, (X[:0], y[:0]))
+    with pytest.raises(ValueError, match="metrics: unknown"):
+        StabilityMonitor(fresh, mse, (X, y), metrics=("sharpnes",))
 
 
-def test_monitor_keeps_to_its_overhead_budget():
+def test_monitor_keeps_to_its_overhead_budget(mse):
     model, X, y, lam = _quadratic(3)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    mon = StabilityMonitor(model, _mse, (X, y), overhead=0.5, alerts="off", metrics=("sharpness", "probe_loss"))
+    mon = StabilityMonitor(model, mse, (X, y), overhead=0.5, alerts="off", metrics=("sharpness", "probe_loss"))
     _train(model, X, y, opt, mon, 300)
     n_checks = int(np.nansum(mon.history.column("check")))
     assert 1 <= n_checks < 300
@@ -167,10 +166,10 @@ def test_monitor_keeps_to_its_overhead_budget():
     assert mon.effective_every > 0
 
 
-def test_monitor_adam_uses_preconditioned_edge():
+def test_monitor_adam_uses_preconditioned_edge(mse):
     model, X, y, lam = _quadratic(4)
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    mon = StabilityMonitor(model, _mse, (X, y), every=1, alerts="off", iters=200, tol=1e-8)
+    mon = StabilityMonitor(model, mse, (X, y), every=1, alerts="off", iters=200, tol=1e-8)
     _train(model, X, y, opt, mon, 3)
     row = mon.history.rows[-1]
     v = opt.state[model.weight]
@@ -184,11 +183,11 @@ def test_monitor_adam_uses_preconditioned_edge():
 
 @pytest.mark.parametrize("module, make, hook", [("lightning", "lightning_callback", "on_train_batch_end"),
                                                  ("transformers", "hf_callback", "on_step_end")])
-def test_adapters(module, make, hook):
+def test_adapters(module, make, hook, mse):
     from stablelearn.stability import adapters
 
     model, X, y, _ = _quadratic(5)
-    mon = StabilityMonitor(model, _mse, (X, y), every=1)
+    mon = StabilityMonitor(model, mse, (X, y), every=1)
     try:
         __import__(module)
     except ImportError:

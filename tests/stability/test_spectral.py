@@ -5,7 +5,6 @@ import pytest
 import torch
 from torch import nn
 
-from tests.stability import _mse
 
 from stablelearn.stability import (
     hessian_eigenvalues,
@@ -18,63 +17,63 @@ from stablelearn.stability._functional import ParamSpace
 
 
 @pytest.fixture(scope="module")
-def small():
+def small(mse):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3)).double()
     x = torch.randn(24, 4, dtype=torch.float64)
     y = torch.randn(24, 3, dtype=torch.float64)
     space = ParamSpace(model)
     theta = space.flat()
-    hess = torch.autograd.functional.hessian(lambda t: _mse(space.call(space.unflatten(t), x), y), theta)
+    hess = torch.autograd.functional.hessian(lambda t: mse(space.call(space.unflatten(t), x), y), theta)
     return model, x, y, space, np.linalg.eigvalsh(hess.numpy())
 
 
 @pytest.mark.parametrize("method", ["lanczos", "power"])
-def test_sharpness_matches_eigvalsh(small, method):
+def test_sharpness_matches_eigvalsh(small, method, mse):
     model, x, y, _, ev = small
-    est = sharpness(model, _mse, (x, y), method=method, tol=1e-6, iters=300)
+    est = sharpness(model, mse, (x, y), method=method, tol=1e-6, iters=300)
     assert est.converged
     assert est.value == pytest.approx(ev[-1], rel=1e-3)
     assert est.vector.shape == (model[0].weight.numel() + 6 + 18 + 3,)
 
 
-def test_lambda_min_matches_eigvalsh(small):
+def test_lambda_min_matches_eigvalsh(small, mse):
     model, x, y, _, ev = small
     assert ev[0] < 0  # a non-convex case: lambda_min is negative
-    assert lambda_min(model, _mse, (x, y)).value == pytest.approx(ev[0], rel=1e-3)
-    power = lambda_min(model, _mse, (x, y), method="power", iters=2000, tol=1e-9)
+    assert lambda_min(model, mse, (x, y)).value == pytest.approx(ev[0], rel=1e-3)
+    power = lambda_min(model, mse, (x, y), method="power", iters=2000, tol=1e-9)
     assert power.value == pytest.approx(ev[0], rel=1e-3)
 
 
-def test_top_k_lanczos_and_chunked_double_backward(small):
+def test_top_k_lanczos_and_chunked_double_backward(small, mse):
     model, x, y, _, ev = small
-    top = hessian_eigenvalues(model, _mse, (x, y), k=3)
+    top = hessian_eigenvalues(model, mse, (x, y), k=3)
     np.testing.assert_allclose(top.values, ev[::-1][:3], rtol=1e-3)
-    bottom = hessian_eigenvalues(model, _mse, (x, y), k=2, which="bottom")
+    bottom = hessian_eigenvalues(model, mse, (x, y), k=2, which="bottom")
     np.testing.assert_allclose(bottom.values, ev[:2], rtol=1e-3)
     # chunks of 7 rows (a DataLoader-like list) and the double-backward HVP give the same Hessian
     loader = [(x[i : i + 7], y[i : i + 7]) for i in range(0, 24, 7)]
     for hvp_mode in ("double-backward", "forward-over-reverse"):
-        est = sharpness(model, _mse, loader, hvp_mode=hvp_mode)
+        est = sharpness(model, mse, loader, hvp_mode=hvp_mode)
         assert est.value == pytest.approx(ev[-1], rel=1e-3)
 
 
-def test_warm_start_needs_fewer_hvps(small):
+def test_warm_start_needs_fewer_hvps(small, mse):
     model, x, y, _, _ = small
-    cold = sharpness(model, _mse, (x, y), method="power", tol=1e-6, iters=500)
-    warm = sharpness(model, _mse, (x, y), method="power", tol=1e-6, iters=500, vector=cold.vector)
+    cold = sharpness(model, mse, (x, y), method="power", tol=1e-6, iters=500)
+    warm = sharpness(model, mse, (x, y), method="power", tol=1e-6, iters=500, vector=cold.vector)
     assert warm.matvecs < cold.matvecs
     assert warm.value == pytest.approx(cold.value, rel=1e-5)
 
 
-def test_preconditioned_sharpness_is_eig_of_scaled_hessian(small):
+def test_preconditioned_sharpness_is_eig_of_scaled_hessian(small, mse):
     model, x, y, space, _ = small
     theta = space.flat()
-    hess = torch.autograd.functional.hessian(lambda t: _mse(space.call(space.unflatten(t), x), y), theta).numpy()
+    hess = torch.autograd.functional.hessian(lambda t: mse(space.call(space.unflatten(t), x), y), theta).numpy()
     p = torch.linspace(0.5, 2.0, space.size, dtype=torch.float64)
     scale = 1 / np.sqrt(p.numpy())
     exact = np.linalg.eigvalsh(scale[:, None] * hess * scale[None, :])[-1]
-    assert sharpness(model, _mse, (x, y), preconditioner=p).value == pytest.approx(exact, rel=1e-3)
+    assert sharpness(model, mse, (x, y), preconditioner=p).value == pytest.approx(exact, rel=1e-3)
 
 
 def test_jacobian_norms_match_svd(small):
@@ -95,43 +94,43 @@ def test_jacobian_norms_match_svd(small):
     assert stacked == pytest.approx(np.linalg.norm(jt.reshape(-1, space.size), 2), rel=1e-3)
 
 
-def test_eval_mode_is_used_and_restored():
+def test_eval_mode_is_used_and_restored(mse):
     torch.manual_seed(1)
     model = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.Dropout(0.5), nn.Linear(5, 1)).double()
     x, y = torch.randn(16, 3, dtype=torch.float64), torch.randn(16, 1, dtype=torch.float64)
     model.train()
-    a = sharpness(model, _mse, (x, y), seed=0).value
-    b = sharpness(model, _mse, (x, y), seed=1).value  # deterministic: dropout is off, BN frozen
+    a = sharpness(model, mse, (x, y), seed=0).value
+    b = sharpness(model, mse, (x, y), seed=1).value  # deterministic: dropout is off, BN frozen
     assert a == pytest.approx(b, rel=1e-4)
     assert all(m.training for m in model.modules())
 
 
-def test_bad_inputs_raise():
+def test_bad_inputs_raise(mse):
     model = nn.Linear(2, 1)
     x, y = torch.randn(4, 2), torch.randn(4, 1)
     with pytest.raises(ValueError, match="empty"):
-        sharpness(model, _mse, (x[:0], y[:0]))
+        sharpness(model, mse, (x[:0], y[:0]))
     with pytest.raises(ValueError, match="empty"):
-        sharpness(model, _mse, [])
+        sharpness(model, mse, [])
     frozen = nn.Linear(2, 1).requires_grad_(False)
     with pytest.raises(ValueError, match="no parameters requiring grad"):
-        sharpness(frozen, _mse, (x, y))
+        sharpness(frozen, mse, (x, y))
     with pytest.raises(ValueError, match="iters"):
-        sharpness(model, _mse, (x, y), iters=0)
+        sharpness(model, mse, (x, y), iters=0)
     with pytest.raises(ValueError, match="method"):
-        sharpness(model, _mse, (x, y), method="arnoldi")
+        sharpness(model, mse, (x, y), method="arnoldi")
     with pytest.raises(TypeError, match="data"):
-        sharpness(model, _mse, 3)
+        sharpness(model, mse, 3)
     with pytest.raises(ValueError, match="vector"):
-        sharpness(model, _mse, (x, y), vector=torch.ones(7))
+        sharpness(model, mse, (x, y), vector=torch.ones(7))
     with pytest.raises(ValueError, match="NaN"):
         input_jacobian_norm(model, torch.full((2, 2), float("nan")))
 
 
-def test_nan_ends_with_status():
+def test_nan_ends_with_status(mse):
     model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double()
     with torch.no_grad():
         model[0].weight.fill_(float("nan"))
-    est = sharpness(model, _mse, (torch.ones(3, 2, dtype=torch.float64), torch.ones(3, 1, dtype=torch.float64)),
+    est = sharpness(model, mse, (torch.ones(3, 2, dtype=torch.float64), torch.ones(3, 1, dtype=torch.float64)),
                     method="power")
-    assert est.status == "non-finite" and not est.converged
+    assert est.status == "non_finite" and not est.converged

@@ -133,7 +133,7 @@ def v2_logistic_twin(cell: dict) -> dict:
         twin = twin_trajectory(update, theta0, len(batches), eps=1e-6, seed=cell["seed"])
         # product of local bounds along the primary trajectory (spec §2 route (c))
         theta, log_bound, worst = theta0.numpy().copy(), [0.0], 0.0
-        for t in range(twin.steps_done):
+        for t in range(twin.n_iter):
             b = batches[t]
             p = 1 / (1 + np.exp(-X[b] @ theta))
             Hb = (X[b].T * (p * (1 - p))) @ X[b] / len(b) + lam2 * np.eye(d)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+__all__ = ["SpectralEstimate", "block_power_iteration", "lanczos", "power_iteration"]
+
 MatVec = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -15,27 +17,47 @@ MatVec = Callable[[torch.Tensor], torch.Tensor]
 class SpectralEstimate:
     """One extreme eigenvalue (or singular value) estimate.
 
-    ``value``: the estimate; ``vector``: its (unit) eigen/singular vector, pass it back as ``vector=`` to
-    warm-start the next measurement; ``iterations``: solver iterations; ``converged``: the stopping test
-    was met (see the solver); ``matvecs``: operator applications (HVPs or JVP+VJP pairs) over the whole
-    probe set; ``history``: the estimate after each iteration; ``status``: "converged", "max_iter" or
-    "non-finite" (a NaN/inf operator output ends the solve with this status, never a silent NaN).
-    ``values``/``vectors`` hold all k Ritz pairs when a top-k Lanczos solve produced them.
+    Attributes
+    ----------
+    value : float
+        The estimate (NaN when ``status == "non_finite"``).
+    vector : torch.Tensor or None
+        Its unit eigen/singular vector; pass it back as ``vector=`` to warm-start the next measurement.
+    n_iter : int
+        Solver iterations.
+    converged : bool
+        Whether the stopping test was met (see the solver).
+    matvecs : int
+        Operator applications (HVPs or JVP+VJP pairs) over the whole probe set.
+    history : numpy.ndarray
+        The estimate after each iteration.
+    status : str
+        ``"converged"``, ``"max_iter"`` or ``"non_finite"`` (a NaN/inf operator output ends the solve with
+        this status, never a silent NaN).
+    values, vectors : optional
+        All k Ritz pairs of a top-k Lanczos solve (per-block values of a block power iteration).
+    error : float
+        The solver's estimate of ``|value - exact|`` (Lanczos: ``min(r, r**2 / gap)`` with the Ritz residual
+        ``r`` and the gap to the next Ritz value or the ``gap`` hint; NaN when unknown).
+    gap : float
+        Distance from the top Ritz value to the next one (NaN when the solve had a single iteration).
     """
 
     value: float
     vector: torch.Tensor | None
-    iterations: int
+    n_iter: int
     converged: bool
     matvecs: int
     history: np.ndarray = field(default_factory=lambda: np.zeros(0))
     status: str = "converged"
     values: np.ndarray | None = None
     vectors: torch.Tensor | None = None
+    error: float = float("nan")
+    gap: float = float("nan")
 
 
-def _nonfinite(iterations: int, matvecs: int, history: list[float]) -> SpectralEstimate:
-    return SpectralEstimate(float("nan"), None, iterations, False, matvecs, np.asarray(history), "non-finite")
+def _nonfinite(n_iter: int, matvecs: int, history: list[float]) -> SpectralEstimate:
+    return SpectralEstimate(float("nan"), None, n_iter, False, matvecs, np.asarray(history), "non_finite")
 
 
 def power_iteration(matvec: MatVec, v0: torch.Tensor, *, iters: int, tol: float, shift: float = 0.0) -> SpectralEstimate:
@@ -54,12 +76,13 @@ def power_iteration(matvec: MatVec, v0: torch.Tensor, *, iters: int, tol: float,
         history.append(lam - shift)
         norm = w.norm()
         if norm == 0:
-            return SpectralEstimate(-shift, v, it, True, it, np.asarray(history))
+            return SpectralEstimate(-shift, v, it, True, it, np.asarray(history), error=0.0)
+        err = float((w - lam * v).norm())
         v = w / norm
         if lam_prev is not None and abs(lam - lam_prev) <= tol * abs(lam):
-            return SpectralEstimate(lam - shift, v, it, True, it, np.asarray(history))
+            return SpectralEstimate(lam - shift, v, it, True, it, np.asarray(history), error=err)
         lam_prev = lam
-    return SpectralEstimate(history[-1], v, iters, False, iters, np.asarray(history), "max_iter")
+    return SpectralEstimate(history[-1], v, iters, False, iters, np.asarray(history), "max_iter", error=err)
 
 
 def block_power_iteration(matvec: MatVec, v0: torch.Tensor, *, iters: int, tol: float) -> SpectralEstimate:
@@ -88,20 +111,35 @@ def block_power_iteration(matvec: MatVec, v0: torch.Tensor, *, iters: int, tol: 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float, which: str = "top") -> SpectralEstimate:
+def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float, which: str = "top",
+            stop: str = "residual", gap: float | None = None) -> SpectralEstimate:
     """Symmetric Lanczos with full reorthogonalisation for the ``k`` algebraically largest (``"top"``) or
     smallest (``"bottom"``) eigenvalues.
 
-    Converged when every wanted Ritz pair has residual ``|beta_m s_mi| <= tol * |theta_i|`` (a bound on
-    ``||A y - theta y||``). It keeps all Lanczos vectors (``iters x n`` memory). An invariant subspace
-    (``beta = 0``) ends the solve as converged.
+    Parameters
+    ----------
+    matvec, v0 : the operator and the start vector.
+    k, iters, tol, which : wanted pairs, iteration budget, tolerance, end of the spectrum.
+    stop : str
+        ``"residual"`` (default): converged when every wanted Ritz pair has residual
+        ``r_i = |beta_m s_mi| <= tol * |theta_i|`` (a bound on ``||A y - theta y||``, so each Ritz value lies
+        within ``tol`` relative of an eigenvalue). ``"error"``: converged when the *estimated* error of the
+        extreme Ritz value, ``min(r, r**2 / gap)`` (the Kato-Temple form with the smaller of the gap to the next
+        Ritz value and the ``gap`` hint), is ``<= tol * |theta|``; the tracking
+        test of ``StabilityMonitor``, which stops after one or two products from a warm start.
+    gap : float, optional
+        A hint for the spectral gap (``"error"`` only), e.g. from a converged top-2 solve at nearby weights.
+
+    Notes
+    -----
+    It keeps all Lanczos vectors (``iters x n`` memory). An invariant subspace (``beta = 0``) ends the solve
+    as converged.
     """
     n = v0.numel()
     iters = min(iters, n)
     basis = torch.empty(iters, n, dtype=v0.dtype, device=v0.device)
     alphas, betas, history = [], [], []
     q = v0 / v0.norm()
-    theta = s = None
     for m in range(iters):
         basis[m] = q
         w = matvec(q).detach()
@@ -119,14 +157,26 @@ def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float,
         wanted = order[: min(k, m + 1)]
         history.append(float(theta[wanted[0]]))
         residuals = np.abs(beta * s[-1, wanted])
-        done = len(wanted) == k and np.all(residuals <= tol * np.maximum(np.abs(theta[wanted]), 1e-300))
-        if done or beta <= 1e-12 * max(abs(alpha), 1e-300) or m + 1 == iters:
-            converged = bool(done or m + 1 == n or beta <= 1e-12 * max(abs(alpha), 1e-300))
+        g = abs(float(theta[order[0]] - theta[order[1]])) if m >= 1 else np.inf
+        if gap is not None:  # the Ritz gap only overestimates the true one (theta_2 <= lambda_2): take the smaller
+            g = min(g, gap)
+        g = g if np.isfinite(g) else np.nan
+        r0 = float(residuals[0])
+        err = min(r0, r0**2 / g) if g == g and g > 0 else r0
+        scale = np.maximum(np.abs(theta[wanted]), 1e-300)
+        if stop == "error":
+            done = len(wanted) == k and err <= tol * scale[0]
+        else:
+            done = len(wanted) == k and bool(np.all(residuals <= tol * scale))
+        invariant = beta <= 1e-12 * max(abs(alpha), 1e-300)
+        if done or invariant or m + 1 == iters:
+            converged = bool(done or m + 1 == n or invariant)
             ritz = torch.as_tensor(s[:, wanted], dtype=v0.dtype, device=v0.device)
             vecs = (basis[: m + 1].T @ ritz).T
             return SpectralEstimate(
                 float(theta[wanted[0]]), vecs[0], m + 1, converged, m + 1, np.asarray(history),
                 "converged" if converged else "max_iter", values=theta[wanted].copy(), vectors=vecs,
+                error=0.0 if invariant else err, gap=float(g) if m >= 1 else float("nan"),
             )
         betas.append(beta)
         q = w / beta

@@ -1,16 +1,16 @@
-"""Lyapunov-type energies of spec §3 (reconstructed [I/D]: the paper's energy could not be read).
+"""Lyapunov-type energies (reconstructed: the paper's energy could not be read; docs/stability.md, "Energies").
 
 v3 of the paper states the energy criterion as *sufficient*: an incremental energy that dissipates gives
 bounded (or decaying) linearised transition operators. The converse direction can only be checked by
 growing the horizon. This module provides
 
 - ``twin_trajectory`` / ``tangent_trajectory``: the parameter perturbation delta_t along an update map
-  (route (a) and (b) of spec §2);
+  (the twin and tangent routes);
 - ``incremental_energy``: E_t = delta_t^T M delta_t with a fixed metric, per-step ratios r_t and the
-  certificate "r_t <= 1 for all t  =>  ||delta_t|| <= sqrt(cond M) ||delta_0||" (§3.1);
-- ``sup_energy``: E_hat(T) = max_{s<=t<=T} ||delta_t||^2/||delta_s||^2 over doubling horizons (§3.2);
-- ``backward_gramian``: P_T = I, P_s = I + A_s^T P_{s+1} A_s, with V_{s+1}(A_s d) = V_s(d) - ||d||^2 (§3);
-- ``loss_energy``: the loss as the energy of the non-incremental flow (descent lemma, §3.3), a flag only.
+  certificate "r_t <= 1 for all t  =>  ||delta_t|| <= sqrt(cond M) ||delta_0||";
+- ``sup_energy``: E_hat(T) = max_{s<=t<=T} ||delta_t||^2/||delta_s||^2 over doubling horizons;
+- ``backward_gramian``: P_T = I, P_s = I + A_s^T P_{s+1} A_s, with V_{s+1}(A_s d) = V_s(d) - ||d||^2;
+- ``loss_energy``: the loss as the energy of the non-incremental flow (descent lemma), a flag only.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ import numpy as np
 import torch
 from torch.func import jvp
 
-from ._functional import check_positive_float, check_positive_int, random_unit
+from stablelearn._conventions import as_rng, check_float, check_int
+
+from ._functional import Seed, random_unit
 from .laws import classify_growth, horizon_verdict
 
 __all__ = [
@@ -45,17 +47,28 @@ Update = Callable[[torch.Tensor, int], torch.Tensor]
 class Trajectory:
     """A perturbation delta_t = d theta_t carried along ``steps`` updates.
 
-    ``norms[t] = ||delta_t|| / ||delta_0||`` and ``energies[t] = delta_t^T M delta_t / delta_0^T M delta_0``
-    for t = 0..steps_done; ``theta``/``delta``: final state and perturbation; ``status``: "ok" or
-    "diverged at step k" (a non-finite state ends the run; the arrays stop there).
+    Attributes
+    ----------
+    norms, energies : numpy.ndarray
+        ``norms[t] = ||delta_t|| / ||delta_0||`` and ``energies[t] = delta_t^T M delta_t / delta_0^T M delta_0``
+        for t = 0..n_iter.
+    theta, delta : torch.Tensor
+        Final state and perturbation.
+    n_iter : int
+        Steps carried out.
+    status : str
+        ``"completed"`` or ``"diverged"`` (a non-finite state ends the run; the arrays stop there).
+    diverged_at : int or None
+        The step whose state was non-finite.
     """
 
     norms: np.ndarray
     energies: np.ndarray
     theta: torch.Tensor
     delta: torch.Tensor
-    steps_done: int
+    n_iter: int
     status: str
+    diverged_at: int | None = None
 
 
 def _metric_fn(metric: object, n: int) -> Callable[[torch.Tensor], float]:
@@ -69,14 +82,15 @@ def _metric_fn(metric: object, n: int) -> Callable[[torch.Tensor], float]:
     raise ValueError(f"metric must be None, a positive vector of length {n} or an SPD ({n}, {n}) matrix")
 
 
-def _start(theta0: torch.Tensor, direction: torch.Tensor | None, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _start(theta0: torch.Tensor, direction: torch.Tensor | None, seed: Seed) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(theta0, torch.Tensor) or theta0.ndim != 1:
         raise TypeError("theta0 must be a 1-D torch.Tensor (flat parameters)")
     if not torch.isfinite(theta0).all():
         raise ValueError("theta0 contains NaN or inf")
     if direction is None:
         return theta0, random_unit(theta0.numel(), seed, theta0.dtype, theta0.device)
-    if direction.shape != theta0.shape or direction.norm() == 0:
+    if not isinstance(direction, torch.Tensor) or direction.shape != theta0.shape or direction.norm() == 0 \
+            or not torch.isfinite(direction).all():
         raise ValueError(f"direction must be a non-zero tensor of shape {tuple(theta0.shape)}")
     return theta0, direction.to(theta0.dtype) / direction.norm()
 
@@ -85,37 +99,51 @@ def _propagate(step: Callable[[torch.Tensor, torch.Tensor, int], tuple[torch.Ten
                theta: torch.Tensor, delta: torch.Tensor, steps: int, metric: object, scale: float) -> Trajectory:
     energy = _metric_fn(metric, theta.numel())
     n0, e0 = float(delta.norm()), energy(delta)
-    norms, energies, status = [1.0], [1.0], "ok"
+    norms, energies, diverged_at = [1.0], [1.0], None
     for t in range(steps):
         theta, delta = step(theta, delta, t)
         if not (torch.isfinite(theta).all() and torch.isfinite(delta).all()):
-            status = f"diverged at step {t + 1}"
+            diverged_at = t + 1
             break
         norms.append(float(delta.norm()) / n0)
         energies.append(energy(delta) / e0)
-    return Trajectory(np.asarray(norms), np.asarray(energies), theta, delta / scale, len(norms) - 1, status)
+    return Trajectory(np.asarray(norms), np.asarray(energies), theta, delta / scale, len(norms) - 1,
+                      "completed" if diverged_at is None else "diverged", diverged_at)
 
 
 def tangent_trajectory(update: Update, theta0: torch.Tensor, steps: int, *, direction: torch.Tensor | None = None,
-                       seed: int = 0, metric: object = None) -> Trajectory:
-    """Tangent propagation delta_{t+1} = D U_t(theta_t) delta_t by ``torch.func.jvp`` (spec §2 route (b)).
+                       seed: Seed = 0, metric: object = None) -> Trajectory:
+    """Tangent propagation delta_{t+1} = D U_t(theta_t) delta_t by ``torch.func.jvp`` (the tangent route).
 
     ``update(theta, t) -> theta_next`` is the training step (the same minibatch/noise for a given ``t``),
     written with differentiable torch ops; prox/projection steps written with ``torch.where``/``clamp``
-    give a Clarke selection (spec §5). One JVP per step.
+    give a Clarke selection. One JVP per step.
+
+    Returns
+    -------
+    Trajectory
     """
-    check_positive_int("steps", steps)
+    if not callable(update):
+        raise TypeError(f"update must be a callable update(theta, t), got {type(update).__name__}")
+    steps = check_int(steps, "steps", low=1)
     theta, delta = _start(theta0, direction, seed)
     step = lambda th, d, t: jvp(lambda z: update(z, t), (th,), (d,))  # noqa: E731
     return _propagate(step, theta, delta, steps, metric, 1.0)
 
 
 def twin_trajectory(update: Update, theta0: torch.Tensor, steps: int, *, eps: float = 1e-6,
-                    direction: torch.Tensor | None = None, seed: int = 0, metric: object = None) -> Trajectory:
-    """Twin trajectory: a shadow run from theta0 + eps*v that sees the same updates (spec §2 route (a));
-    delta_t = theta'_t - theta_t. Ground truth for tests; +100% compute. ``delta`` is returned divided by eps."""
-    check_positive_int("steps", steps)
-    eps = check_positive_float("eps", eps)
+                    direction: torch.Tensor | None = None, seed: Seed = 0, metric: object = None) -> Trajectory:
+    """Twin trajectory: a shadow run from theta0 + eps*v that sees the same updates (the twin route);
+    delta_t = theta'_t - theta_t. Ground truth for tests; +100% compute. ``delta`` is returned divided by eps.
+
+    Returns
+    -------
+    Trajectory
+    """
+    if not callable(update):
+        raise TypeError(f"update must be a callable update(theta, t), got {type(update).__name__}")
+    steps = check_int(steps, "steps", low=1)
+    eps = check_float(eps, "eps", low=0.0, low_inclusive=False)
     theta, v = _start(theta0, direction, seed)
 
     def step(th: torch.Tensor, d: torch.Tensor, t: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,7 +155,7 @@ def twin_trajectory(update: Update, theta0: torch.Tensor, steps: int, *, eps: fl
 
 @dataclass
 class EnergyReport:
-    """Per-step energy ratios r_t = E_{t+1}/E_t and the verdict (spec §3.1/§3.3).
+    """Per-step energy ratios r_t = E_{t+1}/E_t and the verdict.
 
     ``certified``: r_t <= 1 + rtol for every step; then ``bound`` = sqrt(cond M) bounds S_par on the
     window (None otherwise). ``frac_increasing``/``max_ratio`` summarise the violations; ``verdict`` is
@@ -155,7 +183,7 @@ def _report(energies: np.ndarray, rtol: float, cond: float) -> EnergyReport:
 
 
 def incremental_energy(source: Trajectory | np.ndarray, metric: object = None, *, rtol: float = 1e-9) -> EnergyReport:
-    """Incremental fixed-metric energy E_t = delta_t^T M delta_t (spec §3.1, reconstructed [I]).
+    """Incremental fixed-metric energy E_t = delta_t^T M delta_t.
 
     ``source``: a ``Trajectory`` (its energies, computed with the metric it was run with; pass that metric
     here too to get the right sqrt(cond M)), a (T+1, n) array of perturbations delta_t, or a 1-D array of
@@ -186,7 +214,7 @@ def incremental_energy(source: Trajectory | np.ndarray, metric: object = None, *
 
 
 def loss_energy(losses: np.ndarray, *, rtol: float = 0.0) -> EnergyReport:
-    """The loss as the energy of the (non-incremental) learning flow (spec §3.3): descent holds when
+    """The loss as the energy of the (non-incremental) learning flow: descent holds when
     f(theta_{t+1}) <= f(theta_t). At the edge of stability this fails on short time scales (Cohen et al.), so
     a failed certificate is a flag, not a divergence prediction."""
     return _report(np.asarray(losses, dtype=float), rtol, 1.0)
@@ -194,7 +222,7 @@ def loss_energy(losses: np.ndarray, *, rtol: float = 0.0) -> EnergyReport:
 
 @dataclass
 class SupEnergy:
-    """Sup-energy c2(T) = max_{0<=s<=t<=T} ||delta_t||^2/||delta_s||^2 on doubling horizons (spec §3.2)."""
+    """Sup-energy c2(T) = max_{0<=s<=t<=T} ||delta_t||^2/||delta_s||^2 on doubling horizons."""
 
     horizons: np.ndarray
     c2: np.ndarray
@@ -215,7 +243,7 @@ def _doubling(T: int, horizons: object) -> np.ndarray:
 def sup_energy(norms: np.ndarray, horizons: object = None) -> SupEnergy:
     """From logged perturbation norms ||delta_t||, t = 0..T: c2 on growing horizons (default T/8, T/4, T/2, T)
     and the verdict: flat = bounded, polynomial = subexponential growth, geometric = exponential growth
-    (spec §3.2 and §4.6). Uses the last three horizons for the verdict."""
+   . Uses the last three horizons for the verdict."""
     a = np.asarray(norms, dtype=float)
     if a.ndim != 1 or a.size < 2 or np.isnan(a).any() or (a <= 0).any():
         raise ValueError("norms must be a positive 1-D array of >= 2 values (no NaN)")
@@ -229,7 +257,7 @@ def sup_energy(norms: np.ndarray, horizons: object = None) -> SupEnergy:
 
 @dataclass
 class GramianEnergy:
-    """Backward Gramian energy V_s(d) = d^T P_s d on growing horizons (spec §3, quadratic version).
+    """Backward Gramian energy V_s(d) = d^T P_s d on growing horizons.
 
     ``c2[j]`` = lambda_max(P_0) for horizon ``horizons[j]`` (c1 = 1); ``ratios[s]`` = 1 - 1/lambda_max(P_s):
     the worst per-step dissipation V_{s+1}(A_s d)/V_s(d) on the longest horizon (always < 1: strict);
@@ -259,8 +287,8 @@ def _gramian(transitions: np.ndarray, T: int) -> list[np.ndarray]:
     return out[::-1]
 
 
-def backward_gramian(transitions: np.ndarray, horizons: object = None, *, seed: int = 0) -> GramianEnergy:
-    """Backward Gramian P_T = I, P_s = I + A_s^T P_{s+1} A_s for the linearised steps A_s (spec §3).
+def backward_gramian(transitions: np.ndarray, horizons: object = None, *, seed: Seed = 0) -> GramianEnergy:
+    """Backward Gramian P_T = I, P_s = I + A_s^T P_{s+1} A_s for the linearised steps A_s.
 
     ``transitions``: (T, d, d) array of A_0..A_{T-1} (e.g. I - eta H_B). ``horizons`` default T/8..T doubling.
     A non-finite P (overflow on unstable runs) gives c2 = inf.
@@ -280,7 +308,7 @@ def backward_gramian(transitions: np.ndarray, horizons: object = None, *, seed: 
                 c2[t] = float(np.linalg.eigvalsh(gram)[-1]) if np.isfinite(gram).all() else np.inf
         c2 = np.array([c2[h] for h in hs])
         Ps = _gramian(A, T)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     err, ratios = 0.0, []
     for s in range(min(T, len(Ps) - 1)):
         if not np.isfinite(Ps[s]).all():

@@ -1,8 +1,8 @@
-"""Analytic stability laws of spec §4 as plain functions with the spec's names.
+"""Analytic stability laws as plain functions (docs/stability.md, "Laws").
 
-All are standard derivations [D] or edge-of-stability anchors [A]; which of them the paper states is
-reconstructed (spec §0, §8): the paper names "a discrete CFL-type condition", "parametric and temporal
-stability laws for SGD" and "mean-square contraction", but its formulas could not be read.
+All are standard derivations or edge-of-stability anchors from the literature; which of them the paper
+(arXiv 2512.21208) states is reconstructed: its abstract names "a discrete CFL-type condition", "parametric
+and temporal stability laws for SGD" and (v3) "mean-square contraction", but its formulas could not be read.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+
+from stablelearn._conventions import check_array, check_float
 
 __all__ = [
     "GROWTH_VERDICTS",
@@ -31,72 +33,59 @@ __all__ = [
 GROWTH_VERDICTS = ("decaying", "bounded", "subexponential growth", "exponential growth")
 
 
-def _finite(name: str, value: object, *, positive: bool = False, nonneg: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    if nonneg and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
-
-
 def gd_max_step(lam_max: float) -> float:
-    """Largest stable GD step 2 / lambda_max(H) (spec §4.3; exact 'iff' for quadratic losses)."""
-    return 2.0 / _finite("lam_max", lam_max, positive=True)
+    """Largest stable GD step 2 / lambda_max(H) (exact 'iff' for quadratic losses)."""
+    return 2.0 / check_float(lam_max, "lam_max", low=0.0, low_inclusive=False)
 
 
 def heavy_ball_max_step(lam_max: float, beta: float) -> float:
-    """Largest stable heavy-ball step (2 + 2 beta) / lambda_max for momentum 0 <= beta < 1 (spec §4.7)."""
-    beta = _finite("beta", beta, nonneg=True)
+    """Largest stable heavy-ball step (2 + 2 beta) / lambda_max for momentum 0 <= beta < 1."""
+    beta = check_float(beta, "beta", low=0.0)
     if beta >= 1:
         raise ValueError(f"beta must be in [0, 1), got {beta}")
-    return (2.0 + 2.0 * beta) / _finite("lam_max", lam_max, positive=True)
+    return (2.0 + 2.0 * beta) / check_float(lam_max, "lam_max", low=0.0, low_inclusive=False)
 
 
 def adam_edge(eta: float, beta1: float = 0.9) -> float:
     """Adam's edge of stability for the preconditioned sharpness lambda_max(P^-1 H):
-    (2 + 2 beta1) / ((1 - beta1) eta), i.e. 38/eta at beta1 = 0.9 (spec §4.7, Cohen et al. 2022)."""
-    beta1 = _finite("beta1", beta1, nonneg=True)
+    (2 + 2 beta1) / ((1 - beta1) eta), i.e. 38/eta at beta1 = 0.9."""
+    beta1 = check_float(beta1, "beta1", low=0.0)
     if beta1 >= 1:
         raise ValueError(f"beta1 must be in [0, 1), got {beta1}")
-    return (2.0 + 2.0 * beta1) / ((1.0 - beta1) * _finite("eta", eta, positive=True))
+    return (2.0 + 2.0 * beta1) / ((1.0 - beta1) * check_float(eta, "eta", low=0.0, low_inclusive=False))
 
 
 def residual_max_step(mu: float, L: float) -> float:
     """Discrete CFL step bound 2 mu / L^2 for x_{k+1} = x_k + h f(x_k) with f mu-dissipative and L-Lipschitz
-    (spec §4.2, reconstructed [I/D]); 0 when mu <= 0 (no step is guaranteed to contract)."""
-    mu = _finite("mu", mu)
-    L = _finite("L", L, positive=True)
+   ; 0 when mu <= 0 (no step is guaranteed to contract)."""
+    mu = check_float(mu, "mu")
+    L = check_float(L, "L", low=0.0, low_inclusive=False)
     return max(2.0 * mu / L**2, 0.0)
 
 
 def dissipative_factor(h: float, mu: float, L: float) -> float:
     """Squared contraction factor 1 - 2 h mu + h^2 L^2 of a forward-Euler step of a mu-dissipative,
-    L-Lipschitz field (spec §4.2); the same form bounds SGD's mean-square factor (spec §4.5)."""
-    h = _finite("h", h, positive=True)
-    return 1.0 - 2.0 * h * _finite("mu", mu) + h**2 * _finite("L", L, nonneg=True) ** 2
+    L-Lipschitz field; the same form bounds SGD's mean-square factor."""
+    h = check_float(h, "h", low=0.0, low_inclusive=False)
+    return 1.0 - 2.0 * h * check_float(mu, "mu") + h**2 * check_float(L, "L", low=0.0) ** 2
 
 
 def contraction_factor(eta: float, lam_min: float, lam_max: float) -> float:
-    """||I - eta H|| = max(|1 - eta lambda_min|, |1 - eta lambda_max|) (spec §4.3): the local per-step
+    """||I - eta H|| = max(|1 - eta lambda_min|, |1 - eta lambda_max|): the local per-step
     bound on parameter perturbations; < 1 iff 0 < eta < 2/lambda_max when lambda_min > 0."""
-    eta = _finite("eta", eta, positive=True)
-    lo, hi = _finite("lam_min", lam_min), _finite("lam_max", lam_max)
+    eta = check_float(eta, "eta", low=0.0, low_inclusive=False)
+    lo, hi = check_float(lam_min, "lam_min"), check_float(lam_max, "lam_max")
     if lo > hi:
         raise ValueError(f"lam_min ({lo}) must be <= lam_max ({hi})")
     return max(abs(1 - eta * lo), abs(1 - eta * hi))
 
 
 def _batch_hessians(batch_hessians: object) -> np.ndarray:
-    h = np.asarray(batch_hessians, dtype=float)
-    if h.ndim != 3 or h.shape[1] != h.shape[2] or h.shape[0] == 0:
+    h = check_array(batch_hessians, "batch_hessians", ndim=3)
+    if h.shape[1] != h.shape[2] or h.shape[0] == 0:
         raise ValueError(f"batch_hessians must have shape (m, d, d) with m >= 1, got {h.shape}")
-    if not np.isfinite(h).all():
-        raise ValueError("batch_hessians contains NaN or inf")
+    if not np.allclose(h, np.swapaxes(h, 1, 2), rtol=1e-10, atol=1e-12 * max(float(np.abs(h).max()), 1e-300)):
+        raise ValueError("batch_hessians must be symmetric matrices H_B")
     return h
 
 
@@ -115,21 +104,48 @@ def _ms_radius(eta: float, mean: np.ndarray, kron: np.ndarray) -> float:
 
 
 def mean_square_factor(eta: float, batch_hessians: np.ndarray) -> float:
-    """rho_ms = rho(I - eta (H x I + I x H) + eta^2 E[H_B x H_B]) (spec §4.5, exact for quadratic losses):
+    """rho_ms = rho(I - eta (H x I + I x H) + eta^2 E[H_B x H_B]):
     E||delta_{t+1}||^2 <= rho_ms E||delta_t||^2 under synchronous coupling. ``batch_hessians``: (m, d, d),
     the mini-batch Hessians H_B, sampled uniformly (their mean is H)."""
-    eta = _finite("eta", eta, positive=True)
+    eta = check_float(eta, "eta", low=0.0, low_inclusive=False)
     return _ms_radius(eta, *_second_moment(_batch_hessians(batch_hessians)))
 
 
 def mean_square_step(batch_hessians: np.ndarray, *, rtol: float = 1e-6) -> float:
     """The mean-square threshold eta_ms where rho_ms(eta) = 1, by bisection; the bracket starts at
-    2/lambda_max(E[H_B]) and doubles until rho_ms > 1 (spec §4.5, §6 V3)."""
+    2/lambda_max(E[H_B]) and doubles until rho_ms > 1 (docs/stability.md, "Laws", mean-square law).
+
+    Parameters
+    ----------
+    batch_hessians : array of shape (m, d, d)
+        Symmetric mini-batch Hessians whose mean has a positive top eigenvalue.
+    rtol : float
+        Relative width of the final bracket, in (0, 1).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        For ``rtol`` outside (0, 1), or a mean Hessian without positive curvature (then no step contracts:
+        rho_ms >= 1 for every eta > 0).
+    """
+    rtol = check_float(rtol, "rtol", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     h = _batch_hessians(batch_hessians)
     mean, kron = _second_moment(h)
-    lo, hi = 0.0, 2.0 / max(float(np.linalg.eigvalsh(mean)[-1]), 1e-300)
-    while _ms_radius(hi, mean, kron) <= 1.0:
+    top = float(np.linalg.eigvalsh(mean)[-1])
+    if not top > 0:
+        raise ValueError(f"batch_hessians: the mean Hessian must have a positive top eigenvalue, got {top:.3g} (no "
+                         "step size contracts in mean square)")
+    lo, hi = 0.0, 2.0 / top
+    for _ in range(200):
+        if _ms_radius(hi, mean, kron) > 1.0:
+            break
         lo, hi = hi, 2 * hi
+    else:  # pragma: no cover - rho_ms grows like eta^2 once eta^2 E[H_B x H_B] dominates
+        raise ValueError("batch_hessians: rho_ms stays <= 1 for every step size tried")
     while hi - lo > rtol * hi:
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if _ms_radius(mid, mean, kron) <= 1.0 else (lo, mid)
@@ -137,7 +153,7 @@ def mean_square_step(batch_hessians: np.ndarray, *, rtol: float = 1e-6) -> float
 
 
 def _norms(norms: Sequence[float] | np.ndarray) -> np.ndarray:
-    a = np.asarray(norms, dtype=float).reshape(-1)
+    a = check_array(norms, "norms", finite=False).reshape(-1)
     if a.size < 2:
         raise ValueError(f"norms must hold at least 2 values ||Phi(t,0)||, t = 0..T, got {a.size}")
     if np.isnan(a).any():
@@ -150,19 +166,19 @@ def _norms(norms: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 def finite_time_exponents(norms: Sequence[float] | np.ndarray) -> np.ndarray:
-    """chi_t = (1/t) log(||Phi(t,0)|| / ||Phi(0,0)||) for t = 1..T (spec §4.6)."""
+    """chi_t = (1/t) log(||Phi(t,0)|| / ||Phi(0,0)||) for t = 1..T."""
     a = _norms(norms)
     with np.errstate(divide="ignore"):
         return np.log(a[1:] / a[0]) / np.arange(1, a.size)
 
 
 def growth_exponent(norms: Sequence[float] | np.ndarray) -> float:
-    """The finite-time stability exponent chi_T = (1/T) log(||Phi(T,0)|| / ||Phi(0,0)||) (spec §4.6, [I])."""
+    """The finite-time stability exponent chi_T = (1/T) log(||Phi(T,0)|| / ||Phi(0,0)||)."""
     return float(finite_time_exponents(norms)[-1])
 
 
 def classify_growth(norms: Sequence[float] | np.ndarray, *, tol: float = 1e-3, flat: float = 0.02) -> str:
-    """Three-way (+ exponential) verdict on a window of norms ||Phi(t,0)||, t = 0..T (spec §4.6, v3 reading).
+    """Three-way (+ exponential) verdict on a window of norms ||Phi(t,0)||, t = 0..T.
 
     - ``"decaying"``: chi_T < -tol;
     - ``"exponential growth"``: chi_T > tol and the sup grows faster over the last doubling of the horizon
@@ -173,8 +189,8 @@ def classify_growth(norms: Sequence[float] | np.ndarray, *, tol: float = 1e-3, f
       (v3: a nonpositive exponent is not boundedness). A Jordan-type growth is never called bounded.
     """
     a = _norms(norms)
-    _finite("tol", tol, positive=True)
-    _finite("flat", flat, positive=True)
+    tol = check_float(tol, "tol", low=0.0, low_inclusive=False)
+    flat = check_float(flat, "flat", low=0.0, low_inclusive=False)
     if np.isinf(a).any():
         return "exponential growth"
     chi = growth_exponent(a)
@@ -187,9 +203,9 @@ def classify_growth(norms: Sequence[float] | np.ndarray, *, tol: float = 1e-3, f
 
 def horizon_verdict(sups: Sequence[float] | np.ndarray, *, grows: bool = True, flat: float = 0.02) -> str:
     """Verdict from a sup-norm (or sqrt of a sup-energy c2) measured on three doubling horizons T/4, T/2, T
-    (spec §3 "grow the horizon"): flat over the last doubling = "bounded"; accelerating growth (last log-gain
+   : flat over the last doubling = "bounded"; accelerating growth (last log-gain
     >= 1.5x the previous, and ``grows``) = "exponential growth"; else "subexponential growth"."""
-    s = np.asarray(sups, dtype=float)
+    s = check_array(sups, "sups", finite=False)
     if s.shape != (3,) or not np.all(s > 0):
         raise ValueError(f"sups must be 3 positive values (horizons T/4, T/2, T), got {s}")
     if np.isinf(s).any():

@@ -1,4 +1,9 @@
-"""Feed-forward spectral bound (spec §4.1) and residual CFL margins (spec §4.2)."""
+"""Feed-forward spectral bound and residual CFL margins (docs/stability.md, "Laws": the feed-forward spectral
+stability and the discrete CFL-type condition that the paper's abstract names, arXiv 2512.21208).
+
+Residual blocks follow the one protocol of :mod:`stablelearn.nn` (``branch`` + ``branch_multiplier``): a
+``stablelearn.depth`` model is measured here without any adapter.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._functional import Linearization, check_model, check_positive_float, check_positive_int, measurement_mode, random_unit
+from stablelearn._conventions import check_float, check_int
+from stablelearn.nn import residual_blocks
+
+from ._functional import Linearization, Seed, aux_seeds, check_model, measurement_mode, random_unit
 from .eigen import power_iteration
 from .laws import residual_max_step
-from .spectral import _check_inputs, input_jacobian_norm
+from .spectral import check_inputs, input_jacobian_norm
 
-__all__ = ["LipschitzBound", "ResidualBlock", "ResidualMargins", "residual_margins", "spectral_norm_bound"]
+__all__ = ["LipschitzBound", "ResidualMargins", "residual_margins", "spectral_norm_bound"]
 
-# Lipschitz constants of parameter-free layers (max |derivative|); spec §2 and §4.1.
+# Lipschitz constants of parameter-free layers (max |derivative|).
 _ACTIVATION_LIP: dict[type, float] = {
     nn.ReLU: 1.0, nn.Tanh: 1.0, nn.Sigmoid: 0.25, nn.Identity: 1.0, nn.Flatten: 1.0, nn.Dropout: 1.0,
     nn.Hardtanh: 1.0, nn.ReLU6: 1.0, nn.Softplus: 1.0, nn.Softsign: 1.0, nn.GELU: 1.1289, nn.SiLU: 1.0998,
@@ -26,9 +34,13 @@ _ACTIVATION_LIP: dict[type, float] = {
 
 @dataclass
 class LipschitzBound:
-    """Product bound ||J_x|| <= prod_l Lip(sigma_l) ||W_l||_2 (spec §4.1) with its looseness.
+    """Product bound ||J_x|| <= prod_l Lip(sigma_l) ||W_l||_2 with its looseness.
 
-    ``layers``/``factors``: every executed leaf module and its factor (spectral norm for Linear/Conv,
+    Attributes
+    ----------
+    bound : float
+    layers, factors, cumulative, chi_ff, measured, looseness
+        ``layers``/``factors``: every executed leaf module and its factor (spectral norm for Linear/Conv,
     Lipschitz constant for activations, max |gamma|/sqrt(var+eps) for eval-mode BatchNorm);
     ``cumulative``: the layerwise bounds on ||dh^l/dh^0||; ``chi_ff``: (1/L) log(bound) over the L
     weighted layers; ``measured``: ||J_x|| on the probe (max over it) when ``x`` was given, and
@@ -44,7 +56,7 @@ class LipschitzBound:
     looseness: float | None
 
 
-def _operator_norm(module: nn.Module, inp: torch.Tensor, iters: int, seed: int) -> float:
+def _operator_norm(module: nn.Module, inp: torch.Tensor, iters: int, seed: Seed) -> float:
     if isinstance(module, nn.Linear):
         return float(torch.linalg.matrix_norm(module.weight.detach().double(), ord=2))
     # ConvNd: power iteration on the bias-free convolution of one example and its adjoint (AutoLip).
@@ -55,7 +67,7 @@ def _operator_norm(module: nn.Module, inp: torch.Tensor, iters: int, seed: int) 
     return float(est.value) ** 0.5
 
 
-def _factor(module: nn.Module, inp: torch.Tensor, iters: int, seed: int, extra: dict[type, float]) -> tuple[float, bool]:
+def _factor(module: nn.Module, inp: torch.Tensor, iters: int, seed: Seed, extra: dict[type, float]) -> tuple[float, bool]:
     """(factor, is_weighted_layer) of one leaf module."""
     if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
         return _operator_norm(module, inp, iters, seed), True
@@ -86,24 +98,39 @@ def spectral_norm_bound(
     x: torch.Tensor,
     *,
     iters: int = 100,
-    seed: int = 0,
+    seed: Seed = 0,
     measure: bool = True,
     lipschitz: dict[type, float] | None = None,
 ) -> LipschitzBound:
-    """The certified bound ||J_x|| <= prod_l Lip(sigma_l) ||W_l||_2 for a feed-forward chain (spec §4.1).
+    """The certified bound ||J_x|| <= prod_l Lip(sigma_l) ||W_l||_2 for a feed-forward chain.
 
-    The model runs once on the probe ``x`` (eval mode, spec §7) to record the order of its leaf modules
+    The model runs once on the probe ``x`` (eval mode) to record the order of its leaf modules
     and the input shapes that convolutions need; the model must be a chain (each leaf module consumes the
     previous one's output), otherwise ``ValueError`` (use ``residual_margins`` for residual nets). The
-    bound holds for every Clarke selection at ReLU kinks (spec §5). ``measure=True`` also measures
-    ||J_x|| by power iteration and reports the looseness (bound / measured).
+    bound holds for every Clarke selection at ReLU kinks. ``measure=True`` also measures ||J_x|| by power
+    iteration and reports the looseness (bound / measured).
+
+    Parameters
+    ----------
+    model : nn.Module
+    x : torch.Tensor
+        Probe inputs ``(batch, ...)``.
+    iters : int
+    seed : None, int or Generator
+    measure : bool
+    lipschitz : dict, optional
+        ``{ModuleType: constant}`` for layers without a known constant.
+
+    Returns
+    -------
+    LipschitzBound
     """
-    check_model(model)
-    x = _check_inputs(x)
-    check_positive_int("iters", iters)
+    model = check_model(model)
+    x = check_inputs(x)
+    iters = check_int(iters, "iters", low=1)
     extra = dict(lipschitz or {})
     for kind, lip in extra.items():
-        check_positive_float(f"lipschitz[{getattr(kind, '__name__', kind)}]", lip)
+        check_float(lip, f"lipschitz[{getattr(kind, '__name__', kind)}]", low=0.0, low_inclusive=False)
     record: list[tuple[str, nn.Module, torch.Tensor, torch.Tensor]] = []
     hooks = [
         mod.register_forward_hook(lambda m, i, o, n=name: record.append((n, m, i[0], o)))
@@ -126,8 +153,9 @@ def spectral_norm_bound(
             raise ValueError(f"spectral_norm_bound: the model is not a feed-forward chain (module {name!r} does not "
                              "take the previous module's output); use residual_margins for residual blocks")
     factors, weighted = [], 0
+    seeds = aux_seeds(seed, len(record) + 1)
     for i, (_, mod, inp, _) in enumerate(record):
-        f, is_w = _factor(mod, inp, iters, seed + i, extra)
+        f, is_w = _factor(mod, inp, iters, seeds[i], extra)
         factors.append(f)
         weighted += is_w
     factors = np.asarray(factors)
@@ -135,29 +163,15 @@ def spectral_norm_bound(
     bound = float(cumulative[-1])
     measured = looseness = None
     if measure:
-        measured = input_jacobian_norm(model, x, iters=iters, tol=1e-6, seed=seed).value
+        measured = input_jacobian_norm(model, x, iters=iters, tol=1e-6, seed=seeds[-1]).value
         looseness = bound / measured if measured > 0 else float("inf")
     chi = float(np.log(bound) / max(weighted, 1)) if bound > 0 else float("-inf")
     return LipschitzBound(bound, [r[0] for r in record], factors, cumulative, chi, measured, looseness)
 
 
-class ResidualBlock(nn.Module):
-    """``x -> x + h * branch(x)``: one explicit-Euler step of the depth flow x' = f(x) (spec §1, §4.2)."""
-
-    def __init__(self, branch: nn.Module, h: float = 1.0) -> None:
-        super().__init__()
-        if not isinstance(branch, nn.Module):
-            raise TypeError(f"branch must be an nn.Module, got {type(branch).__name__}")
-        self.branch = branch
-        self.h = check_positive_float("h", h)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.h * self.branch(x)
-
-
 @dataclass
 class ResidualMargins:
-    """Per residual block (spec §4.2): step ``h``, ``lipschitz`` = ||J_f|| (max over the probe), ``margin`` =
+    """Per residual block (the discrete CFL-type condition, reconstructed; docs/stability.md): step ``h``, ``lipschitz`` = ||J_f|| (max over the probe), ``margin`` =
     h*||J_f||, ``mu`` = -max_x lambda_max((J_f+J_f^T)/2) (the local dissipativity estimate), ``cfl_step`` =
     2 mu / L^2 (0 when mu <= 0), ``within`` = h < cfl_step, ``factor`` = sqrt(1 - 2 h mu + h^2 L^2) (the
     contraction bound of the block's step; < 1 inside the CFL region)."""
@@ -172,28 +186,35 @@ class ResidualMargins:
     factor: np.ndarray
 
 
-def _blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    return [(n, m) for n, m in model.named_modules()
-            if isinstance(getattr(m, "branch", None), nn.Module) and isinstance(getattr(m, "h", None), (int, float))]
-
-
-def residual_margins(model: nn.Module, x: torch.Tensor, *, iters: int = 100, tol: float = 1e-5, seed: int = 0,
+def residual_margins(model: nn.Module, x: torch.Tensor, *, iters: int = 100, tol: float = 1e-5, seed: Seed = 0,
                      mode: str = "eval") -> ResidualMargins:
-    """CFL margins of every residual block of ``model`` on the probe ``x`` (spec §4.2, reconstructed [I]).
+    """CFL margins of every residual block of ``model`` on the probe ``x`` (reconstructed; docs/stability.md).
 
-    A residual block is any submodule with an ``nn.Module`` attribute ``branch`` and a float step ``h``
-    computing ``x + h*branch(x)`` (e.g. ``ResidualBlock``). Block inputs are recorded on one forward pass.
+    A residual block is any submodule following :mod:`stablelearn.nn`'s protocol: an ``nn.Module`` attribute
+    ``branch`` and a real ``branch_multiplier`` (the step ``h``), computing ``x + h*branch(x)``
+    (:class:`stablelearn.nn.ResidualBlock`, and every block of ``stablelearn.depth``'s models). Block inputs are
+    recorded on one forward pass.
     mu comes from power iteration on the symmetric part (J+J^T)/2 via jvp+vjp, shifted by ||J|| so that
     the dominant eigenvalue is the algebraically largest; both are maxima over the probe batch (the
     Jacobians are block-diagonal across examples).
+
+    Returns
+    -------
+    ResidualMargins
+
+    Raises
+    ------
+    ValueError
+        When the model has no residual block.
     """
-    check_model(model)
-    x = _check_inputs(x)
-    check_positive_int("iters", iters)
-    check_positive_float("tol", tol)
-    blocks = _blocks(model)
+    model = check_model(model)
+    x = check_inputs(x)
+    iters = check_int(iters, "iters", low=1)
+    tol = check_float(tol, "tol", low=0.0, low_inclusive=False)
+    blocks = residual_blocks(model)
     if not blocks:
-        raise ValueError("residual_margins: model has no residual blocks (modules with .branch and a float .h)")
+        raise ValueError("residual_margins: model has no residual blocks (modules with an nn.Module .branch and a "
+                         "real .branch_multiplier, e.g. stablelearn.nn.ResidualBlock)")
     inputs: dict[str, torch.Tensor] = {}
     hooks = [m.register_forward_pre_hook(lambda mod, i, n=n: inputs.__setitem__(n, i[0].detach())) for n, m in blocks]
     try:
@@ -203,16 +224,17 @@ def residual_margins(model: nn.Module, x: torch.Tensor, *, iters: int = 100, tol
         for hk in hooks:
             hk.remove()
     rows = []
+    seeds = aux_seeds(seed, 2 * len(blocks))
     with measurement_mode(model, mode):
         for i, (name, block) in enumerate(blocks):
             z = inputs[name]
             lin = Linearization(block.branch, z)
-            v0 = random_unit(z.numel(), seed + i, z.dtype, z.device)
+            v0 = random_unit(z.numel(), seeds[2 * i], z.dtype, z.device)
             lip = float(power_iteration(lin.gram, v0, iters=iters, tol=tol).value) ** 0.5
             sym = lambda v, lin=lin: 0.5 * (lin.jvp(v).reshape(-1) + lin.vjp(v))  # noqa: E731
-            v0 = random_unit(z.numel(), seed + 1000 + i, z.dtype, z.device)
+            v0 = random_unit(z.numel(), seeds[2 * i + 1], z.dtype, z.device)
             top = power_iteration(sym, v0, iters=iters, tol=tol, shift=lip).value
-            rows.append((name, float(block.h), lip, -top))
+            rows.append((name, float(block.branch_multiplier), lip, -top))
     h = np.array([r[1] for r in rows])
     lip = np.array([r[2] for r in rows])
     mu = np.array([r[3] for r in rows])

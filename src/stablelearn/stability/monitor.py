@@ -1,8 +1,11 @@
-"""``StabilityMonitor``: the Learning Stability Profile inside any PyTorch training loop (spec §7).
+"""``StabilityMonitor``: the Learning Stability Profile inside any PyTorch training loop.
 
-Cheap always-on metrics (gradient, weight and output norms, update/weight ratio) run on every step; the
-spectral check (warm-started sharpness, optionally lambda_min and ||J_x||, the probe loss) runs every
-``every`` steps, chosen from an overhead budget when not given (spec §2 "overhead rule").
+Cheap metrics (gradient, weight and output norms, update/weight ratio) run every ``cheap_every`` steps; the
+spectral check runs every ``every`` steps, or as often as an overhead budget allows. A check *tracks* the
+sharpness rather than re-measuring it: Lanczos starts from the previous check's Ritz vector on a fixed probe
+subsample and stops as soon as its estimated relative error is below ``tol`` (usually after one or two
+Hessian-vector products). The exact cold measurement stays :func:`~stablelearn.stability.sharpness` and
+:func:`~stablelearn.stability.profile` (docs/stability.md, "Monitor").
 """
 
 from __future__ import annotations
@@ -15,28 +18,36 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from stablelearn._conventions import check_choice, check_float, check_int, torch_generator
+
 from ._functional import (
+    HessianOperator,
     LossFn,
     ParamSpace,
+    Seed,
     as_batches,
-    check_positive_float,
-    check_positive_int,
+    aux_seeds,
+    check_loss_fn,
     measurement_mode,
+    random_unit,
     total_loss,
 )
+from .eigen import lanczos
+from .energy import incremental_energy
 from .laws import contraction_factor
-from .optim import optimizer_info
+from .optim import OptimizerInfo, optimizer_info
 from .spectral import input_jacobian_norm, lambda_min, sharpness
 
 __all__ = ["Alert", "MonitorHistory", "StabilityAlert", "StabilityMonitor", "StabilityWarning"]
 
 CHEAP_METRICS = ("grad_norm", "weight_norm", "update_ratio", "output_norm")
-CHECK_METRICS = ("sharpness", "probe_loss", "lambda_min", "input_jacobian")
+CHECK_METRICS = ("sharpness", "probe_loss", "lambda_min", "input_jacobian", "batch_sharpness", "energy")
 DEFAULT_METRICS = ("sharpness", "probe_loss", "grad_norm", "weight_norm", "update_ratio", "output_norm")
 
 
@@ -54,8 +65,17 @@ class StabilityAlert(RuntimeError):
 
 @dataclass
 class Alert:
-    """``kind``: "margin" (sharpness above the edge for ``patience`` checks), "energy" (the probe loss rose
-    for ``patience`` checks), "exponent" (running local exponent > 0 for ``patience`` checks) or "nan"."""
+    """One alert of the monitor.
+
+    Attributes
+    ----------
+    kind : str
+        ``"margin"`` (sharpness above the edge for ``patience`` checks), ``"energy"`` (the probe loss rose for
+        ``patience`` checks), ``"exponent"`` (running local exponent > 0 for ``patience`` checks) or ``"nan"``.
+    step : int
+    value : float
+    message : str
+    """
 
     kind: str
     step: int
@@ -94,6 +114,7 @@ class MonitorHistory:
         return out
 
     def to_csv(self, path: str | Path) -> Path:
+        """Write the table as CSV (empty cells where a row has no value); returns the path."""
         path = Path(path)
         with path.open("w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=self.columns, restval="")
@@ -102,11 +123,59 @@ class MonitorHistory:
         return path
 
     def to_jsonl(self, path: str | Path) -> Path:
+        """Write one JSON object per row (NaN and infinity as null); returns the path."""
         path = Path(path)
         with path.open("w") as fh:
-            for r in self.rows:
-                fh.write(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}) + "\n")
+            fh.writelines(json_line(r) for r in self.rows)
         return path
+
+
+def json_line(row: dict[str, float]) -> str:
+    """One history row as a JSON line; NaN and infinity (not JSON) become null."""
+    return json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}) + "\n"
+
+
+def _total_norm(tensors: Sequence[torch.Tensor]) -> float:
+    return float(torch.nn.utils.get_total_norm(tensors, 2.0)) if tensors else math.nan
+
+
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size) of the default process group, (0, 1) without one."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _broadcast(batches: list[tuple[torch.Tensor, torch.Tensor]]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Every rank gets rank 0's probe (same shapes required), so all ranks measure the same probe."""
+    dist = torch.distributed
+    shapes = [(tuple(x.shape), tuple(y.shape)) for x, y in batches]
+    gathered: list = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, shapes)
+    if any(g != gathered[0] for g in gathered):
+        raise ValueError(f"probe: the ranks hold probes of different shapes {gathered}; pass the same probe shapes")
+    out = []
+    for x, y in batches:
+        x, y = x.clone(), y.clone()
+        dist.broadcast(x, src=0)
+        dist.broadcast(y, src=0)
+        out.append((x, y))
+    return out
+
+
+def _subsample(batches: list, size: int | None, seed: Seed) -> list:
+    """A fixed subsample of ``size`` probe rows (drawn once from ``seed``), as one chunk."""
+    if size is None:
+        return batches
+    x = torch.cat([b[0] for b in batches])
+    y = torch.cat([b[1] for b in batches])
+    if size > x.shape[0]:
+        raise ValueError(f"probe_size must be <= the number of probe rows {x.shape[0]}, got {size}")
+    idx = torch.randperm(x.shape[0], generator=torch_generator(seed))[:size].sort().values.to(x.device)
+    return [(x[idx], y[idx])]
 
 
 class StabilityMonitor:
@@ -114,85 +183,144 @@ class StabilityMonitor:
 
     Parameters
     ----------
-    model, loss_fn: the trained model and a mean-reduced ``loss_fn(outputs, targets)``.
-    probe: a fixed ``(inputs, targets)`` pair or DataLoader: the probe set of every check (spec §2).
-    every: run the spectral check every ``every`` steps (and the cheap metrics every step); None (default)
-        schedules both from ``overhead``: each runs when its share of ``overhead * train_time`` minus the
-        time already spent on it covers its last measured cost (cheap metrics 25 %, checks 75 %), so the
-        monitor's total time stays near ``overhead`` x the training time (spec §2 "overhead rule"). The
-        first check runs at the first call and is paid back from the budget, so on runs shorter than about
-        (cold check time / overhead) the overhead exceeds the budget.
-    overhead: the budget in (0, 1] of extra wall time (default 0.1 = 10 %).
-    max_every: a check runs at least every ``max_every`` steps even over budget.
-    metrics: any of "sharpness", "probe_loss", "lambda_min", "input_jacobian" (checks) and "grad_norm",
-        "weight_norm", "update_ratio", "output_norm" (cheap, every step).
-    alerts: "warn" (``StabilityWarning``), "raise" (``StabilityAlert``), "off", or a callable(Alert).
-    patience: the k consecutive checks of a margin > 1 / rising probe loss / positive exponent that fire an alert.
-    iters, tol: Lanczos budget of a check (warm-started from the previous eigenvector; keeps ``iters``
-        vectors of the parameter size in memory).
-    mode: BatchNorm/dropout semantics of the checks (spec §7): "eval" (default: frozen BN statistics,
-        dropout off; the model's modes are restored afterwards) or "train".
-    log_dir: when given, rows are appended to ``log_dir/stability.jsonl`` as they come, and to TensorBoard
-        when ``torch.utils.tensorboard`` is importable.
+    model : nn.Module
+        The trained model (a ``DistributedDataParallel`` wrapper is unwrapped).
+    loss_fn : callable
+        A mean-reduced ``loss_fn(outputs, targets)``.
+    probe : tuple or iterable
+        A fixed ``(inputs, targets)`` pair (tensors or NumPy arrays) or DataLoader: the probe set of every check.
+        Under ``torch.distributed`` every rank measures rank 0's probe (it is broadcast once).
+    every : int, optional
+        Run the spectral check every ``every`` steps. None (default) schedules checks and cheap metrics from
+        ``overhead``: each runs when its share of ``overhead * train_time`` minus the time already spent on it
+        covers its last measured cost (cheap metrics 25 %, checks 75 %); the first check runs at the first call
+        and is paid back from the budget.
+    overhead : float
+        The budget in (0, 1] of extra wall time when ``every`` is None (default 0.1 = 10 %).
+    metrics : str or sequence of str
+        Checks: ``"sharpness"``, ``"probe_loss"``, ``"lambda_min"``, ``"input_jacobian"``, ``"batch_sharpness"``
+        (top eigenvalue of the mini-batch Hessian averaged over ``n_batches`` probe batches of ``batch_size``
+        rows), ``"energy"`` (tangent window: see ``window``). Cheap: ``"grad_norm"``, ``"weight_norm"``,
+        ``"update_ratio"``, ``"output_norm"``.
+    alerts : str or callable
+        ``"warn"`` (``StabilityWarning``), ``"raise"`` (``StabilityAlert``), ``"off"``, or a callable(Alert).
+    patience : int
+        Consecutive checks of a margin > 1 / rising probe loss / positive exponent that fire an alert.
+    iters : int
+        Lanczos budget of a check (keeps ``iters`` vectors of the parameter size in memory).
+    tol : float
+        Tracking tolerance: a check stops when the estimated relative error of the sharpness
+        (``min(r, r**2/gap) / lambda`` with the Ritz residual r) is below ``tol`` (default 0.03). Warm-started
+        from the previous check's Ritz vector, this usually takes one or two Hessian-vector products.
+    seed : None, int or Generator
+        Seeds the first start vector, the probe subsample and the tangent direction (independent streams).
+    chunk_size : int, optional
+        Rows per HVP chunk of the probe.
+    mode : str
+        BatchNorm/dropout semantics of the checks: ``"eval"`` (default: frozen BN statistics, dropout off; the
+        model's modes are restored afterwards) or ``"train"``.
+    max_every : int
+        With a budget, a check runs at least every ``max_every`` steps.
+    log_dir : str or Path, optional
+        Rows are appended to ``log_dir/stability.jsonl`` as they come, and to TensorBoard (tags
+        ``stability/<column>``) when ``torch.utils.tensorboard`` is importable. Under ``torch.distributed`` only
+        rank 0 writes.
+    probe_size : int, optional
+        Use a fixed subsample of this many probe rows (drawn once from ``seed``).
+    cheap_every : int
+        With a fixed ``every``, the cheap metrics run every ``cheap_every`` steps (default 1).
+    batch_size, n_batches : int
+        Mini-batches of the batch sharpness (the first ``n_batches`` of ``batch_size`` rows of the probe).
+    window : int
+        Steps of the tangent window that starts at each check when ``"energy"`` is on (GD and heavy ball):
+        a tangent delta and the learning-rate tangent u = d theta / d eta are propagated with the probe
+        Hessian at the current weights, one HVP each per step; at the window's end the row holds
+        ``energy_max_ratio`` (max E_{t+1}/E_t), ``energy_certified`` (1 if every ratio <= 1), ``tangent_growth``
+        (||delta_T||/||delta_0||) and ``s_upd`` (||u_T||, the update-mechanism sensitivity).
 
-    The optimizer-aware edge (GD 2/eta, heavy ball (2+2beta)/eta, Adam 38/eta on the preconditioned
-    sharpness) is re-read from the optimizer at every check, so schedulers are followed.
+    Notes
+    -----
+    The optimizer-aware edge (GD 2/eta, heavy ball (2+2beta)/eta, Adam 38/eta on the preconditioned sharpness)
+    is re-read from the optimizer at every check, so schedulers are followed; ``lr = 0`` gives an infinite
+    edge and margin 0. Measurements switch ``torch.autocast`` off (float32 HVPs under AMP).
     """
 
     def __init__(
         self,
         model: nn.Module,
         loss_fn: LossFn,
-        probe,
+        probe: Any,
         *,
         every: int | None = None,
         overhead: float = 0.1,
-        metrics: Sequence[str] = DEFAULT_METRICS,
+        metrics: str | Sequence[str] = DEFAULT_METRICS,
         alerts: str | Callable[[Alert], None] = "warn",
         patience: int = 3,
         iters: int = 20,
-        tol: float = 1e-3,
-        seed: int = 0,
+        tol: float = 0.03,
+        seed: Seed = 0,
         chunk_size: int | None = None,
         mode: str = "eval",
         max_every: int = 10_000,
         log_dir: str | Path | None = None,
+        probe_size: int | None = None,
+        cheap_every: int = 1,
+        batch_size: int = 64,
+        n_batches: int = 4,
+        window: int = 10,
     ) -> None:
         self.space = ParamSpace(model)
-        self.model, self.loss_fn = model, loss_fn
-        self.probe = as_batches(probe, chunk_size=chunk_size, device=self.space.device)
-        if isinstance(overhead, bool) or not isinstance(overhead, (int, float)) or not 0 < overhead <= 1:
-            raise ValueError(f"overhead must be in (0, 1], got {overhead!r}")
-        self.overhead = float(overhead)
-        self.every = None if every is None else check_positive_int("every", every)
-        self.max_every = check_positive_int("max_every", max_every)
+        self.model, self.loss_fn = self.space.model, check_loss_fn(loss_fn)
+        self.overhead = check_float(overhead, "overhead", low=0.0, high=1.0, low_inclusive=False)
+        self.every = None if every is None else check_int(every, "every", low=1)
+        self.max_every = check_int(max_every, "max_every", low=1)
+        self.cheap_every = check_int(cheap_every, "cheap_every", low=1)
+        if isinstance(metrics, str):
+            metrics = (metrics,)
+        if not isinstance(metrics, (list, tuple)) or not all(isinstance(m, str) for m in metrics):
+            raise TypeError(f"metrics must be a metric name or a sequence of names, got {metrics!r}")
         unknown = set(metrics) - set(CHEAP_METRICS) - set(CHECK_METRICS)
         if unknown:
-            raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {CHEAP_METRICS + CHECK_METRICS}")
+            raise ValueError(f"metrics: unknown names {sorted(unknown)}; choose from {CHEAP_METRICS + CHECK_METRICS}")
         self.metrics = tuple(metrics)
-        if not (callable(alerts) or alerts in ("warn", "raise", "off")):
-            raise ValueError(f"alerts must be 'warn', 'raise', 'off' or a callable, got {alerts!r}")
+        if not callable(alerts):
+            check_choice(alerts, "alerts", ("warn", "raise", "off"))
         self.alerts = alerts
-        self.patience = check_positive_int("patience", patience)
-        self.iters = check_positive_int("iters", iters)
-        self.tol = check_positive_float("tol", tol)
-        self.seed, self.mode = seed, mode
-        with measurement_mode(model, mode):
-            loss0 = total_loss(model, loss_fn, self.probe)
+        self.patience = check_int(patience, "patience", low=1)
+        self.iters = check_int(iters, "iters", low=1)
+        self.tol = check_float(tol, "tol", low=0.0, low_inclusive=False)
+        self.mode = check_choice(mode, "mode", ("eval", "train"))
+        self.batch_size = check_int(batch_size, "batch_size", low=1)
+        self.n_batches = check_int(n_batches, "n_batches", low=1)
+        self.window = check_int(window, "window", low=1)
+        probe_size = None if probe_size is None else check_int(probe_size, "probe_size", low=1)
+        self.seed = seed
+        start_seed, probe_seed, tangent_seed = aux_seeds(seed, 3)
+        self.rank, self.world = _distributed()
+        batches = as_batches(probe, chunk_size=chunk_size, device=self.space.device, dtype=self.space.dtype)
+        if self.world > 1:
+            batches = _broadcast(batches)
+        self.probe = _subsample(batches, probe_size, probe_seed)
+        if probe_size is not None and chunk_size is not None:
+            self.probe = as_batches(self.probe[0], chunk_size=chunk_size)
+        with measurement_mode(self.model, self.mode):
+            loss0 = total_loss(self.space, self.loss_fn, self.probe)
         if not math.isfinite(loss0):
-            raise ValueError(f"the probe loss is not finite at the start ({loss0})")
+            raise ValueError(f"probe: the probe loss is not finite at the start ({loss0})")
+        self._start_seed, self._tangent_seed = start_seed, tangent_seed
         self.history = MonitorHistory()
         self.history.layer_names = list(self.space.names)
         self.fired: list[Alert] = []
         self._vectors: dict[str, torch.Tensor | None] = {}
+        self._gap: float | None = None
         self._streaks = {"margin": 0, "energy": 0, "exponent": 0}
         self._last_loss: float | None = None
         self._log_rho: list[float] = []
-        self._prev = [p.detach().clone() for p in self._params()] if "update_ratio" in self.metrics else None
-        self._prev_norm: float | None = (
-            float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(self._prev)))) if self._prev else None)
+        self._prev = [p.detach().clone() for p in self.space.params()] if "update_ratio" in self.metrics else None
+        self._prev_norm: float | None = _total_norm(self._prev) if self._prev else None
         self._last_output: torch.Tensor | None = None
-        self._hook = model.register_forward_hook(self._record_output) if "output_norm" in self.metrics else None
+        self._hook = self.model.register_forward_hook(self._record_output) if "output_norm" in self.metrics else None
+        self._window: dict | None = None
         self._last_check: int | None = None
         self._last_call: float | None = None
         self._last_call_step = 0
@@ -202,7 +330,7 @@ class StabilityMonitor:
         self.train_time = 0.0  # wall time between on_step calls (the user's training)
         self.monitor_time = 0.0  # wall time inside on_step
         self._jsonl = self._writer = None
-        if log_dir is not None:
+        if log_dir is not None and self.rank == 0:
             Path(log_dir).mkdir(parents=True, exist_ok=True)
             self._jsonl = (Path(log_dir) / "stability.jsonl").open("a")
             try:
@@ -213,76 +341,161 @@ class StabilityMonitor:
                 self._writer = None
 
     # --- cheap metrics -------------------------------------------------------------------------------
-    def _params(self) -> list[torch.Tensor]:
-        named = dict(self.model.named_parameters())
-        return [named[n] for n in self.space.names]
-
     def _record_output(self, module: nn.Module, inputs: tuple, output: object) -> None:
         if isinstance(output, torch.Tensor) and module.training:
             self._last_output = output.detach()  # its norm is taken only when the cheap metrics run
 
     def _cheap(self, row: dict[str, float]) -> None:
-        params = [p.detach() for p in self._params()]
+        params = [p.detach() for p in self.space.params()]
         if "grad_norm" in self.metrics:
-            grads = [p.grad for p in self._params() if p.grad is not None]
-            row["grad_norm"] = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))) if grads else math.nan
+            row["grad_norm"] = _total_norm([p.grad for p in self.space.params() if p.grad is not None])
         if "weight_norm" in self.metrics or self._prev is not None:
-            row["weight_norm"] = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(params))))
+            row["weight_norm"] = _total_norm(params)
         if self._prev is not None:
             # ||theta - theta_prev|| / ||theta_prev||, theta_prev = the weights at the previous cheap measurement
-            torch._foreach_sub_(self._prev, params)
-            diff = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(self._prev))))
+            diff = _total_norm([prev.sub_(p) for prev, p in zip(self._prev, params)])
             if self._prev_norm is not None:
                 row["update_ratio"] = diff / max(self._prev_norm, 1e-300)
-            torch._foreach_copy_(self._prev, params)
+            for prev, p in zip(self._prev, params):
+                prev.copy_(p)
             self._prev_norm = row["weight_norm"]
         if "output_norm" in self.metrics:
             out = self._last_output
             row["output_norm"] = math.nan if out is None else float(out.norm()) / math.sqrt(max(out.shape[0], 1))
 
     # --- spectral check ------------------------------------------------------------------------------
-    def _solve(self, key: str, fn: Callable, *args, **kw):
-        est = fn(*args, iters=self.iters, tol=self.tol, seed=self.seed, vector=self._vectors.get(key), mode=self.mode, **kw)
+    def _solve(self, key: str, fn: Callable, *args: Any, **kw: Any):
+        est = fn(*args, iters=self.iters, tol=self.tol, seed=self._start_seed, vector=self._vectors.get(key),
+                 mode=self.mode, **kw)
         self._vectors[key] = est.vector
         return est
 
+    def _track(self, op: Callable, key: str, gap_key: str | None = None):
+        """Lanczos on ``op``: the first solve is cold, with the residual test on the top two Ritz pairs (so that
+        their gap is reliable); later solves start from the previous Ritz vector and stop on the estimated
+        error ``min(r, r**2/gap) <= tol * lambda``, with the smaller of the current Ritz gap and the cold gap."""
+        v0 = self._vectors.get(key)
+        if v0 is None:
+            v0 = random_unit(self.space.size, self._start_seed, self.space.dtype, self.space.device)
+            k = min(2, self.space.size)
+            est = lanczos(op, v0, k=k, iters=max(self.iters, 50), tol=self.tol, which="top")
+            if gap_key and est.values is not None and len(est.values) == 2:
+                self._gap = float(est.values[0] - est.values[1])
+        else:
+            est = lanczos(op, v0, k=1, iters=self.iters, tol=self.tol, which="top", stop="error",
+                          gap=self._gap if gap_key else None)
+        if est.vector is not None:
+            self._vectors[key] = est.vector
+        return est
+
     def _check(self, step: int, optimizer: torch.optim.Optimizer | None, row: dict[str, float]) -> None:
-        model, loss_fn, probe = self.model, self.loss_fn, self.probe
         row["check"] = 1
         info = optimizer_info(optimizer, None, self.space) if optimizer is not None else None
         if info is not None:
             row["lr"], row["edge"] = info.lr, info.edge
-        if "probe_loss" in self.metrics:
-            with measurement_mode(model, self.mode):
-                row["probe_loss"] = total_loss(model, loss_fn, probe)
-        if "sharpness" in self.metrics:
-            top = self._solve("sharpness", sharpness, model, loss_fn, probe)
-            row["sharpness"] = top.value
-            measured = top.value
-            if info is not None and info.kind == "adam":
-                measured = math.nan
-                if info.preconditioner is not None:
-                    pre = self._solve("precond", sharpness, model, loss_fn, probe,
-                                      preconditioner=info.preconditioner)
-                    row["precond_sharpness"] = measured = pre.value
-            if info is not None:
-                row["margin"] = measured / info.edge
+        with measurement_mode(self.model, self.mode):
+            op = HessianOperator(self.space, self.loss_fn, self.probe)
+            if "sharpness" in self.metrics:
+                if op.hvp_mode == "retained":
+                    op.build()  # the probe loss comes with the gradient graph
+                top = self._track(op, "sharpness", gap_key="sharpness")
+                row["sharpness"], row["sharpness_error"], row["hvps"] = top.value, top.error / abs(top.value), top.matvecs
+                self._margin(row, info, top.value)
+            if "probe_loss" in self.metrics:
+                row["probe_loss"] = op.loss if op.loss is not None else total_loss(self.space, self.loss_fn, self.probe)
+            if "batch_sharpness" in self.metrics:
+                row["batch_sharpness"] = self._batch_sharpness()
+            if "energy" in self.metrics and info is not None and self._window is None:
+                self._open_window(step, info)
         if "lambda_min" in self.metrics:
-            low = self._solve("lambda_min", lambda_min, model, loss_fn, probe)
+            low = self._solve("lambda_min", lambda_min, self.model, self.loss_fn, self.probe)
             row["lambda_min"] = low.value
-            if info is not None and info.kind == "gd" and "sharpness" in row and math.isfinite(low.value):
+            if info is not None and info.kind == "gd" and "sharpness" in row and math.isfinite(low.value) \
+                    and info.lr > 0:
                 rho = contraction_factor(info.lr, min(low.value, row["sharpness"]), row["sharpness"])
                 row["contraction"] = rho
                 self._log_rho.append(math.log(max(rho, 1e-300)))
                 row["exponent"] = float(np.mean(self._log_rho))
         if "input_jacobian" in self.metrics:
-            x = torch.cat([b[0] for b in probe])
-            row["input_jacobian"] = self._solve("input_jacobian", input_jacobian_norm, model, x).value
-        grads = [p.grad for p in self._params()]
+            x = torch.cat([b[0] for b in self.probe])
+            row["input_jacobian"] = self._solve("input_jacobian", input_jacobian_norm, self.model, x).value
+        grads = [p.grad for p in self.space.params()]
         self.history.layer_rows.append(
             (step, np.array([float(g.norm()) if g is not None else math.nan for g in grads])))
         self._alerts(step, row)
 
+    def _margin(self, row: dict[str, float], info: OptimizerInfo | None, top: float) -> None:
+        if info is None:
+            return
+        measured = top
+        if info.kind == "adam":
+            measured = math.nan
+            if info.preconditioner is not None:
+                pre = self._solve("precond", sharpness, self.model, self.loss_fn, self.probe,
+                                  preconditioner=info.preconditioner, stop="error")
+                row["precond_sharpness"] = measured = pre.value
+        row["margin"] = measured / info.edge
+
+    def _batch_sharpness(self) -> float:
+        """Mean over the first ``n_batches`` probe mini-batches of lambda_max(H_B), each tracked from its own
+        previous Ritz vector (the full-probe vector at the first check)."""
+        x = torch.cat([b[0] for b in self.probe])
+        y = torch.cat([b[1] for b in self.probe])
+        values = []
+        for i in range(min(self.n_batches, math.ceil(x.shape[0] / self.batch_size))):
+            sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
+            op = HessianOperator(self.space, self.loss_fn, [(x[sl], y[sl])])
+            key = f"batch{i}"
+            if key not in self._vectors and "sharpness" in self._vectors:
+                self._vectors[key] = self._vectors["sharpness"]
+            values.append(self._track(op, key).value)
+        return float(np.mean(values))
+
+    # --- tangent window (energy, S_upd) --------------------------------------------------------------
+    def _open_window(self, step: int, info: OptimizerInfo) -> None:
+        if info.kind not in ("gd", "heavy_ball"):
+            return  # the tangent map of Adam's update is not implemented (docs/stability.md, "Monitor")
+        delta = random_unit(self.space.size, self._tangent_seed, self.space.dtype, self.space.device)
+        zero = torch.zeros_like(delta)
+        self._window = {"start": step, "delta": delta, "dm": zero, "u": zero.clone(), "um": zero.clone(),
+                        "energies": [1.0]}
+
+    def _window_step(self, step: int, optimizer: torch.optim.Optimizer | None, row: dict[str, float]) -> None:
+        """One step of delta' = delta - eta (beta dm + H delta) and u' = u - m' - eta (beta um + H u) (heavy ball;
+        beta = 0 for GD), with H the probe Hessian at the current weights and m' the optimizer's update
+        direction (the gradient for GD, the momentum buffer for heavy ball)."""
+        w = self._window
+        info = optimizer_info(optimizer, None, self.space) if optimizer is not None else None
+        if info is None or info.kind not in ("gd", "heavy_ball"):
+            self._window = None
+            return
+        with measurement_mode(self.model, self.mode):
+            op = HessianOperator(self.space, self.loss_fn, self.probe)
+            h_delta, h_u = op(w["delta"]), op(w["u"])
+        beta, eta = info.beta, info.lr
+        direction = self._update_direction(optimizer, info)
+        w["dm"] = beta * w["dm"] + h_delta
+        w["delta"] = w["delta"] - eta * w["dm"]
+        w["um"] = beta * w["um"] + h_u
+        w["u"] = w["u"] - direction - eta * w["um"]
+        w["energies"].append(float(w["delta"] @ w["delta"]))
+        if step - w["start"] >= self.window or not torch.isfinite(w["delta"]).all():
+            e = np.asarray(w["energies"])
+            if np.isfinite(e).all() and e.size >= 2:
+                rep = incremental_energy(e)
+                row.update(energy_max_ratio=rep.max_ratio, energy_certified=float(rep.certified),
+                           tangent_growth=float(math.sqrt(e[-1])), s_upd=float(w["u"].norm()))
+            self._window = None
+
+    def _update_direction(self, optimizer: torch.optim.Optimizer, info: OptimizerInfo) -> torch.Tensor:
+        parts = []
+        for p in self.space.params():
+            buf = optimizer.state.get(p, {}).get("momentum_buffer") if info.kind == "heavy_ball" else None
+            g = buf if buf is not None else p.grad
+            parts.append(torch.zeros_like(p).reshape(-1) if g is None else g.detach().reshape(-1))
+        return torch.cat(parts).to(self.space.dtype)
+
+    # --- alerts --------------------------------------------------------------------------------------
     def _fire(self, kind: str, step: int, value: float, message: str) -> None:
         alert = Alert(kind, step, value, message)
         self.fired.append(alert)
@@ -302,7 +515,7 @@ class StabilityMonitor:
         if "margin" in row and math.isfinite(row["margin"]):
             self._streak("margin", row["margin"] > 1, step, row["margin"],
                          f"step {step}: sharpness above the optimizer's edge for {self.patience} checks "
-                         f"(margin {row['margin']:.3f}); a local linear instability flag (spec 4.7)")
+                         f"(margin {row['margin']:.3f}); a local linear instability flag")
         if "probe_loss" in row:
             loss = row["probe_loss"]
             if not math.isfinite(loss):
@@ -317,22 +530,42 @@ class StabilityMonitor:
 
     # --- entry point ---------------------------------------------------------------------------------
     def on_step(self, step: int, optimizer: torch.optim.Optimizer | None = None) -> dict[str, float] | None:
-        """Record training step ``step`` (call it after ``optimizer.step()``); returns the row, or None when
-        the overhead budget skipped this step."""
+        """Record training step ``step`` (call it after ``optimizer.step()``).
+
+        Parameters
+        ----------
+        step : int
+            The step index (>= 0).
+        optimizer : torch.optim.Optimizer, optional
+            Gives the learning rate and the edge (any ``lr >= 0``).
+
+        Returns
+        -------
+        dict or None
+            The history row, or None when nothing was measured at this step.
+        """
+        step = check_int(step, "step", low=0)
+        if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
         t0 = time.perf_counter()
         self._last_call_step = step
         if self._last_call is not None:
             self.train_time += t0 - self._last_call  # the training between two calls, monitor time excluded
         row: dict[str, float] | None = None
-        if self._due("cheap", step):
-            row = {"step": int(step), "check": 0}
+        if any(m in self.metrics for m in CHEAP_METRICS) and self._due("cheap", step):
+            row = {"step": step, "check": 0}
             self._cheap(row)
             self._spend("cheap", time.perf_counter() - t0)
             if any(not math.isfinite(row.get(k, 0.0)) for k in ("grad_norm", "weight_norm")):
                 self._fire("nan", step, math.nan, f"step {step}: non-finite gradients or weights")
+        if self._window is not None and step > self._window["start"]:
+            row = row if row is not None else {"step": step, "check": 0}
+            c0 = time.perf_counter()
+            self._window_step(step, optimizer, row)
+            self._spend("check", time.perf_counter() - c0, estimate=False)
         if any(m in self.metrics for m in CHECK_METRICS) and self._due("check", step):
             c0 = time.perf_counter()
-            row = row if row is not None else {"step": int(step), "check": 0}
+            row = row if row is not None else {"step": step, "check": 0}
             self._check(step, optimizer, row)
             self._spend("check", time.perf_counter() - c0)
             self._last_check = step
@@ -346,21 +579,23 @@ class StabilityMonitor:
     # A share of the overhead budget for the cheap metrics; the rest pays for the spectral checks.
     CHEAP_SHARE = 0.25
 
-    def _spend(self, kind: str, dt: float) -> None:
+    def _spend(self, kind: str, dt: float, estimate: bool = True) -> None:
         """Charge ``dt`` to ``kind``; its cost estimate is the max of the last 3 costs (conservative: a cold
         or slow check is not underestimated)."""
         self._spent[kind] += dt
-        self._recent[kind] = (self._recent[kind] + [dt])[-3:]
-        self._cost[kind] = max(self._recent[kind])
+        if estimate:
+            self._recent[kind] = (self._recent[kind] + [dt])[-3:]
+            self._cost[kind] = max(self._recent[kind])
 
     def _due(self, kind: str, step: int) -> bool:
-        """Fixed ``every`` (cheap metrics then run every step), or the overhead budget: run when the time
-        accrued for this kind, share * overhead * training time - time spent on it so far, covers its
-        last measured cost. Both run at the first call (the cold first check is then paid back from the
-        budget); a check runs at least every ``max_every`` steps."""
+        """Fixed ``every`` (cheap metrics then every ``cheap_every`` steps), or the overhead budget: run when
+        the time accrued for this kind, share * overhead * training time - time spent on it so far, covers
+        its last measured cost. Both run at the first call; a check runs at least every ``max_every`` steps."""
         last = self._last_check if kind == "check" else None
         if self.every is not None:
-            return kind == "cheap" or last is None or step - last >= self.every
+            if kind == "cheap":
+                return step % self.cheap_every == 0
+            return last is None or step - last >= self.every
         if math.isnan(self._cost[kind]) or (kind == "check" and step - last >= self.max_every):
             return True
         share = self.CHEAP_SHARE if kind == "cheap" else 1 - self.CHEAP_SHARE
@@ -376,15 +611,15 @@ class StabilityMonitor:
 
     def _log(self, row: dict[str, float]) -> None:
         if self._jsonl is not None:
-            self._jsonl.write(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}) + "\n")
+            self._jsonl.write(json_line(row))
             self._jsonl.flush()
         if self._writer is not None:
             for k, v in row.items():
-                if k not in ("step", "check") and isinstance(v, float) and math.isfinite(v):
+                if k not in ("step", "check") and isinstance(v, (int, float)) and math.isfinite(v):
                     self._writer.add_scalar(f"stability/{k}", v, row["step"])
 
     def close(self) -> None:
-        """Remove the forward hook and close the log files."""
+        """Remove the forward hook and close the log files (flushing TensorBoard's event file)."""
         if self._hook is not None:
             self._hook.remove()
             self._hook = None
@@ -393,9 +628,14 @@ class StabilityMonitor:
                 fh.close()
         self._jsonl = self._writer = None
 
-    def plot(self):
+    def plot(self) -> Any:
         """A matplotlib Figure: sharpness against the edge, the profile over time (log y), the per-layer
-        gradient-norm heat map, the probe-loss energy ratios and the running exponent against the horizon."""
+        gradient-norm heat map, the probe-loss energy ratios and the running exponent against the horizon.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         import matplotlib.pyplot as plt  # noqa: PLC0415
 
         checks = self.history.checks()
@@ -405,6 +645,8 @@ class StabilityMonitor:
         steps = checks.column("step") if len(checks) else np.zeros(0)
         if "sharpness" in cols:
             ax[0].plot(steps, checks.column("sharpness"), "o-", label="sharpness")
+            if "batch_sharpness" in cols:
+                ax[0].plot(steps, checks.column("batch_sharpness"), "^-", label="batch sharpness")
             if "precond_sharpness" in cols:
                 ax[0].plot(steps, checks.column("precond_sharpness"), "s-", label="preconditioned")
             if "edge" in cols:

@@ -1,4 +1,5 @@
-"""Optimizer-aware edges of stability (spec §4.3, §4.7): which sharpness to compare with which threshold."""
+"""Optimizer-aware edges of stability: which sharpness to compare with which threshold (docs/stability.md, "Laws";
+Cohen et al. 2021, 2022)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ._functional import ParamSpace, check_positive_float
+from stablelearn._conventions import check_float
+
+from ._functional import ParamSpace
 from .laws import adam_edge
 
 __all__ = ["OptimizerInfo", "optimizer_info"]
@@ -14,10 +17,22 @@ __all__ = ["OptimizerInfo", "optimizer_info"]
 
 @dataclass
 class OptimizerInfo:
-    """``kind``: "gd" (plain SGD/GD), "heavy_ball" (SGD with momentum), "adam" (Adam/AdamW) or "unknown";
-    ``lr``; ``beta`` (momentum or beta1); ``edge``: the threshold the (preconditioned, for Adam) sharpness is
-    compared with: 2/eta, (2+2 beta)/eta or (2+2 beta1)/((1-beta1) eta) = 38/eta; ``preconditioner``: Adam's
-    P = sqrt(v_hat) + eps as a flat vector (None before Adam's first step); ``note``: caveats."""
+    """What an optimizer implies for stability.
+
+    Attributes
+    ----------
+    kind : str
+        ``"gd"`` (plain SGD/GD), ``"heavy_ball"`` (SGD with momentum), ``"adam"`` (Adam/AdamW) or ``"unknown"``.
+    lr, beta : float
+        Step size (0 is accepted: warm-ups start there; the edge is then infinite) and momentum or beta1.
+    edge : float
+        The threshold the (preconditioned, for Adam) sharpness is compared with: 2/eta, (2+2 beta)/eta or
+        (2+2 beta1)/((1-beta1) eta) = 38/eta.
+    preconditioner : torch.Tensor or None
+        Adam's P = sqrt(v_hat) + eps as a flat vector (None before Adam's first step).
+    note : str
+        Caveats.
+    """
 
     kind: str
     lr: float
@@ -43,32 +58,50 @@ def _adam_preconditioner(optimizer: torch.optim.Optimizer, group: dict, space: P
     return torch.cat(parts)
 
 
+def _over(numerator: float, eta: float) -> float:
+    return numerator / eta if eta > 0 else float("inf")
+
+
 def optimizer_info(optimizer: torch.optim.Optimizer | None = None, lr: float | None = None,
                    space: ParamSpace | None = None) -> OptimizerInfo | None:
     """Read the kind, step size and momentum of ``optimizer`` (its first param group) and the edge it implies.
 
-    Without an optimizer, ``lr`` alone means plain GD (edge 2/lr); with neither, None. ``lr`` overrides the
-    optimizer's learning rate. Adam's preconditioner needs ``space`` (the monitored parameters).
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer, optional
+    lr : float, optional
+        Without an optimizer, ``lr`` alone means plain GD (edge 2/lr); with neither, None. ``lr`` overrides
+        the optimizer's learning rate. ``lr = 0`` is accepted (edge infinite, margin 0).
+    space : ParamSpace, optional
+        The monitored parameters (Adam's preconditioner needs them).
+
+    Returns
+    -------
+    OptimizerInfo or None
     """
     if optimizer is None:
-        return None if lr is None else OptimizerInfo("gd", check_positive_float("lr", lr), 0.0, 2.0 / lr)
+        if lr is None:
+            return None
+        eta = check_float(lr, "lr", low=0.0)
+        return OptimizerInfo("gd", eta, 0.0, _over(2.0, eta))
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     group = optimizer.param_groups[0]
-    eta = check_positive_float("lr", float(lr if lr is not None else group["lr"]))
+    raw = lr if lr is not None else group["lr"]
+    eta = check_float(float(raw) if isinstance(raw, torch.Tensor) else raw, "lr", low=0.0)
     note = "" if len(optimizer.param_groups) == 1 else "several param groups: the first group's lr and momentum are used"
     if isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW)):
         beta1 = float(group["betas"][0])
         pre = _adam_preconditioner(optimizer, group, space) if space is not None else None
         if pre is None:
             note = (note + "; " if note else "") + "no Adam state yet: preconditioned sharpness unavailable"
-        return OptimizerInfo("adam", eta, beta1, adam_edge(eta, beta1), pre, note)
+        return OptimizerInfo("adam", eta, beta1, adam_edge(eta, beta1) if eta > 0 else float("inf"), pre, note)
     if isinstance(optimizer, torch.optim.SGD):
         beta = float(group.get("momentum", 0.0))
         if beta > 0:
             if group.get("nesterov"):
                 note = (note + "; " if note else "") + "Nesterov momentum: heavy-ball edge used as an approximation"
-            return OptimizerInfo("heavy_ball", eta, beta, (2 + 2 * beta) / eta, None, note)
-        return OptimizerInfo("gd", eta, 0.0, 2.0 / eta, None, note)
-    return OptimizerInfo("unknown", eta, 0.0, 2.0 / eta, None,
+            return OptimizerInfo("heavy_ball", eta, beta, _over(2 + 2 * beta, eta), None, note)
+        return OptimizerInfo("gd", eta, 0.0, _over(2.0, eta), None, note)
+    return OptimizerInfo("unknown", eta, 0.0, _over(2.0, eta), None,
                          f"{type(optimizer).__name__}: no known edge, the GD edge 2/lr is shown for reference")

@@ -1,17 +1,21 @@
-"""One-shot Learning Stability Profile of a checkpoint (spec §2, §7 item 1)."""
+"""One-shot Learning Stability Profile of a checkpoint (docs/stability.md, "Usage")."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
 
-from ._functional import LossFn, ParamSpace, as_batches, check_positive_int, measurement_mode, total_loss
+from stablelearn._conventions import check_int
+from stablelearn.nn import residual_blocks
+
+from ._functional import LossFn, ParamSpace, Seed, as_batches, check_loss_fn, check_model, measurement_mode, total_loss
 from .eigen import SpectralEstimate
 from .laws import contraction_factor
-from .lipschitz import LipschitzBound, ResidualMargins, _blocks, residual_margins, spectral_norm_bound
+from .lipschitz import LipschitzBound, ResidualMargins, residual_margins, spectral_norm_bound
 from .optim import OptimizerInfo, optimizer_info
 from .spectral import input_jacobian_norm, lambda_min, parameter_jacobian_norm, sharpness
 
@@ -20,12 +24,12 @@ __all__ = ["Profile", "profile"]
 
 @dataclass
 class Profile:
-    """The measured profile (components reconstructed from spec §2 [I]) and the thresholds it implies.
+    """The measured profile (components reconstructed; docs/stability.md) and the thresholds it implies.
 
     ``margin`` = (preconditioned, for Adam) sharpness / optimizer edge (> 1: locally linearly unstable,
-    spec §4.7 — a flag, not a divergence prediction, except for quadratic losses); ``max_step``: the largest
+    a flag, not a divergence prediction, except for quadratic losses); ``max_step``: the largest
     locally stable step for the optimizer's kind; ``contraction``: max(|1-eta lambda_min|, |1-eta lambda_max|)
-    for GD/SGD (spec §4.3); ``lipschitz`` is None when the model is not a feed-forward chain (see
+    for GD/SGD; ``lipschitz`` is None when the model is not a feed-forward chain (see
     ``notes``); ``residual`` is None without residual blocks.
     """
 
@@ -88,34 +92,42 @@ def _verdict(margin: float | None, info: OptimizerInfo | None, res: ResidualMarg
 def profile(
     model: nn.Module,
     loss_fn: LossFn,
-    data,
+    data: Any,
     *,
     optimizer: torch.optim.Optimizer | None = None,
     lr: float | None = None,
     iters: int = 100,
     tol: float = 1e-4,
-    seed: int = 0,
+    seed: Seed = 0,
     chunk_size: int | None = None,
     jacobian_batch: int = 256,
     max_batched_elements: int = 50_000_000,
     mode: str = "eval",
 ) -> Profile:
-    """Measure the whole Learning Stability Profile of a checkpoint once (spec §2, §4, §7).
+    """Measure the whole Learning Stability Profile of a checkpoint once (the exact, cold measurement).
 
     Sharpness and lambda_min by Lanczos over the whole probe set ``data`` (an ``(inputs, targets)`` pair
     or a DataLoader); the Jacobian norms, the spectral bound and the residual margins on the first
     ``jacobian_batch`` probe inputs. ``optimizer``/``lr`` give the edge (GD 2/eta, heavy ball
     (2+2beta)/eta, Adam 38/eta on lambda_max(P^-1 H)). ``mode`` chooses the BatchNorm/dropout semantics
-    (spec §7; default eval: frozen BN statistics, no dropout). ||J_theta|| is the per-example max unless
+    (default eval: frozen BN statistics, no dropout). Residual blocks (:mod:`stablelearn.nn`'s protocol, e.g.
+    every block of a ``stablelearn.depth`` model) get their CFL margins in ``residual``. ||J_theta|| is the per-example max unless
     ``jacobian_batch x n_params`` exceeds ``max_batched_elements`` (memory of the batched solve); then the
     stacked-batch norm, an upper bound, is reported and ``notes`` says so. A non-finite probe loss raises
     ``ValueError``.
+
+    Returns
+    -------
+    Profile
     """
-    check_positive_int("jacobian_batch", jacobian_batch)
+    model = check_model(model)
+    check_loss_fn(loss_fn)
+    jacobian_batch = check_int(jacobian_batch, "jacobian_batch", low=1)
+    max_batched_elements = check_int(max_batched_elements, "max_batched_elements", low=1)
     space = ParamSpace(model)
-    batches = as_batches(data, chunk_size=chunk_size, device=space.device)
+    batches = as_batches(data, chunk_size=chunk_size, device=space.device, dtype=space.dtype)
     with measurement_mode(model, mode):
-        loss = total_loss(model, loss_fn, batches)
+        loss = total_loss(space, loss_fn, batches)
     if not math.isfinite(loss):
         raise ValueError(f"the probe loss is not finite ({loss}); nothing to profile")
     kw = dict(iters=iters, tol=tol, seed=seed, mode=mode)
@@ -135,7 +147,7 @@ def profile(
     except ValueError as err:
         lip = None
         notes.append(f"no spectral product bound: {err}")
-    res = residual_margins(model, x, **kw) if _blocks(model) else None
+    res = residual_margins(model, x, **kw) if residual_blocks(model) else None
     info = optimizer_info(optimizer, lr, space)
     pre = margin = max_step = contraction = None
     if info is not None:
