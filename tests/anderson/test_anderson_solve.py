@@ -80,7 +80,7 @@ def test_non_finite_candidates_never_accepted(monkeypatch):
     out = acc.step(Tx, 2 * Tx)  # no energy: still refused
     assert np.array_equal(out, 2 * Tx) and not acc.info.accepted and acc.info.restarted
     monkeypatch.undo()
-    acc = Accelerator(3, governor="none")
+    acc = Accelerator(3, governor="none", guard_ref="base_step")
     acc.step(x, Tx)
     out = acc.step(Tx, 1.5 * Tx, energy=lambda y: np.nan if y is not None else 0.0)
     assert np.array_equal(out, 1.5 * Tx) and not acc.info.accepted
@@ -89,7 +89,7 @@ def test_non_finite_candidates_never_accepted(monkeypatch):
 def test_accelerator_in_user_loop_matches_solve():
     p = quadratic(30, 1e3, seed=6)
     T = lambda x: x - p.grad(x) / p.L
-    acc, x = Accelerator(5), p.x0
+    acc, x = Accelerator(5, h=1.0 / p.L, smooth=True), p.x0  # solve's default: preset "trust"
     for _ in range(50):
         x = acc.step(x, T(x), energy=p.F)
     res = p.solve("egaa", max_iter=50, tol=0.0)
@@ -135,7 +135,7 @@ def test_statuses():
         return x * 0.5 if calls["n"] < 4 else x * np.nan
 
     r = solve(np.ones(3), T=bad_T, method="aa", max_iter=50, tol=0.0)
-    assert r.status == "non-finite" and np.all(np.isfinite(r.x)) and r.n_iter == 2
+    assert r.status == "non_finite" and np.all(np.isfinite(r.x)) and r.n_iter == 2
     assert r.history.F.size == r.n_iter + 1 and r.history.theta.size == r.n_iter
     # no L and no h: L estimated by power iteration at x0 (h = 1/(2 L_est)); still converges
     e = solve(np.zeros(20), grad=p.grad, F=p.F, method="egaa", tol=1e-8, max_iter=2000, seed=0)

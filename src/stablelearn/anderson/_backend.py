@@ -7,7 +7,7 @@ backend, dtype and device.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
@@ -17,18 +17,32 @@ except ImportError:  # pragma: no cover
     torch = None
 
 
+#: A 1-D NumPy array or torch tensor: the one array type of ``stablelearn.anderson``.
+Array = Union[np.ndarray, "torch.Tensor"]
+
+
 def is_torch(x: Any) -> bool:
+    """Whether ``x`` is a torch tensor."""
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def as_vector(x: Any, name: str) -> Any:
-    """Validate a 1-D float array/tensor (NumPy or torch); NumPy input is converted to float64."""
+def as_vector(x: Any, name: str) -> Array:
+    """A validated copy of a 1-D real array or tensor.
+
+    NumPy input of integer or bool dtype becomes float64; float dtypes are kept. Complex, string and
+    object inputs raise :class:`TypeError`; wrong rank, empty or non-finite input :class:`ValueError`.
+    """
     if is_torch(x):
-        if x.ndim != 1 or not x.is_floating_point():
-            raise ValueError(f"{name} must be a 1-D floating tensor, got shape {tuple(x.shape)} dtype {x.dtype}")
+        if x.is_complex() or not x.is_floating_point():
+            raise TypeError(f"{name} must be a real floating tensor, got dtype {x.dtype}")
+        if x.ndim != 1:
+            raise ValueError(f"{name} must be a 1-D tensor, got shape {tuple(x.shape)}")
         out = x.detach().clone()
     else:
-        out = np.array(x, dtype=np.float64 if not np.issubdtype(np.asarray(x).dtype, np.floating) else None)
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+        out = np.array(arr, dtype=np.float64 if arr.dtype.kind != "f" else None)
         if out.ndim != 1:
             raise ValueError(f"{name} must be a 1-D array, got shape {out.shape}")
     if out.shape[0] == 0:
@@ -38,30 +52,60 @@ def as_vector(x: Any, name: str) -> Any:
     return out
 
 
+def same_kind(x: Any, like: Any) -> bool:
+    """Whether ``x`` has the backend, dtype and device of ``like``."""
+    if is_torch(x) != is_torch(like):
+        return False
+    if is_torch(x):
+        return x.dtype == like.dtype and x.device == like.device
+    return x.dtype == like.dtype
+
+
 def eps(x: Any) -> float:
+    """Machine epsilon of ``x``'s dtype."""
     return float(torch.finfo(x.dtype).eps) if is_torch(x) else float(np.finfo(x.dtype).eps)
 
 
 def norm(x: Any) -> float:
+    """Euclidean norm that does not overflow: finite for every finite ``x`` whose norm is representable.
+
+    The fast path squares the entries; when the square overflows (or underflows to 0 for a non-zero
+    vector) the norm is recomputed on ``x / max|x|`` (max-abs scaling). Returns inf or NaN only when
+    ``x`` holds inf or NaN, or when the norm itself exceeds the largest float.
+    """
     if is_torch(x):
-        return float(torch.linalg.vector_norm(x))
-    v = float(np.dot(x, x))  # fast path; np.linalg.norm rescales when the square overflows
-    return float(np.sqrt(v)) if v < 1e300 else float(np.linalg.norm(x))
+        v = float(torch.dot(x, x))
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = float(np.dot(x, x))
+    if 1e-280 < v < 1e280:
+        return float(np.sqrt(v))
+    scale = float(torch.max(torch.abs(x))) if is_torch(x) else float(np.max(np.abs(x)))
+    if scale == 0.0 or not np.isfinite(scale):  # zero vector, or inf/NaN entries
+        return scale
+    y = x / scale
+    s = float(torch.dot(y, y)) if is_torch(y) else float(np.dot(y, y))
+    with np.errstate(over="ignore"):
+        return float(np.float64(scale) * np.sqrt(s))
 
 
 def vdot(a: Any, b: Any) -> float:
+    """Dot product as a Python float."""
     return float(torch.dot(a, b)) if is_torch(a) else float(np.dot(a, b))
 
 
 def all_finite(x: Any) -> bool:
+    """Whether every entry of ``x`` is finite."""
     return bool(torch.isfinite(x).all()) if is_torch(x) else bool(np.isfinite(x).all())
 
 
 def copy(x: Any) -> Any:
+    """A copy in the same backend."""
     return x.clone() if is_torch(x) else x.copy()
 
 
 def zeros(shape: tuple[int, ...], like: Any) -> Any:
+    """Zeros of ``shape`` in the backend, dtype and device of ``like``."""
     if is_torch(like):
         return torch.zeros(shape, dtype=like.dtype, device=like.device)
     return np.zeros(shape, dtype=like.dtype)
@@ -82,10 +126,12 @@ def from_host(v: np.ndarray, like: Any) -> Any:
 
 
 def sign(x: Any) -> Any:
+    """Elementwise sign."""
     return torch.sign(x) if is_torch(x) else np.sign(x)
 
 
 def clip(x: Any, lo: Any, hi: Any) -> Any:
+    """Elementwise clipping to ``[lo, hi]`` (either may be None)."""
     if is_torch(x):
         lo_t = None if lo is None else torch.as_tensor(lo, dtype=x.dtype, device=x.device)
         hi_t = None if hi is None else torch.as_tensor(hi, dtype=x.dtype, device=x.device)
@@ -101,11 +147,15 @@ def shrink(x: Any, t: float) -> Any:
 
 
 def abs_sum(x: Any) -> float:
+    """Sum of absolute values as a Python float."""
     return float(torch.abs(x).sum()) if is_torch(x) else float(np.abs(x).sum())
 
 
-def random_like(x: Any, seed: int | None) -> Any:
-    v = np.random.default_rng(seed).standard_normal(x.shape[0])
+def random_like(x: Any, seed: Any) -> Any:
+    """A standard normal vector shaped like ``x`` from ``seed`` (None, int or Generator; no global RNG)."""
+    from .._conventions import as_rng
+
+    v = as_rng(seed).standard_normal(x.shape[0])
     if is_torch(x):
         return torch.as_tensor(v, dtype=x.dtype, device=x.device)
     return v.astype(x.dtype)
@@ -120,6 +170,7 @@ def sub_into(a: Any, b: Any, out: Any) -> None:
 
 
 def matmul_into(a: Any, b: Any, out: Any) -> None:
+    """out[...] = a @ b without a temporary."""
     if is_torch(out):
         torch.matmul(a, b, out=out)
     else:

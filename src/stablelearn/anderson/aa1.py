@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 
 from . import _backend as B
-from ._checks import check_int
+from ._backend import Array
+from .._conventions import check_int
 from .accelerator import StepInfo
 
-Array = Any
 
 
 class TypeOneSafeguarded:
@@ -29,7 +29,7 @@ class TypeOneSafeguarded:
 
     def __init__(self, m: int = 5, *, theta_bar: float = 0.01, tau: float = 1e-3, D: float = 1e6,
                  eps: float = 1e-6, alpha: float = 0.9) -> None:
-        check_int(m, "m")
+        check_int(m, "m", low=0)
         if not (0 < theta_bar < 1 and 0 < tau < 1 and D > 0 and eps > 0 and 0 < alpha <= 1):
             raise ValueError("need 0 < theta_bar < 1, 0 < tau < 1, D > 0, eps > 0, 0 < alpha <= 1")
         self.m, self.theta_bar, self.tau, self.D, self.eps, self.alpha = int(m), theta_bar, tau, D, eps, alpha

@@ -1,41 +1,58 @@
 """Type-II Anderson acceleration with the EG-AA inertial governor and energy guard.
 
-* ``QRWindow``: the window of residual differences Delta R = Q R kept as a thin QR factorisation,
+* :class:`QRWindow`: the window of residual differences Delta R = Q R kept as a thin QR factorisation,
   updated by one Gram-Schmidt append (with re-orthogonalisation) and one small re-triangularisation
-  when the oldest column is dropped (Walker & Ni 2011, section 4). The least-squares problem of
-  spec section 2.1 is then solved on the small (m x m) factor: never the normal equations.
-* ``Accelerator``: a stateful AA(m) step ``x_{k+1} = T x_k - Delta T_k gamma^k`` (spec 2.1) with the
-  governor (spec 3.2 step 1, reconstructed) and the energy guard with fallback and restart (spec 3.2
-  step 2, reconstructed), usable in one's own loop.
+  when the oldest column is dropped (Walker & Ni 2011, section 4). The least-squares problem of type-II
+  AA is solved on the small (m x m) factor: never the normal equations.
+* :class:`Accelerator`: a stateful AA(m) step ``x_{k+1} = T x_k - Delta T_k gamma^k`` with the inertial
+  governor and the energy guard of EG-AA (arXiv 2512.21269, abstract; the algorithm is reconstructed,
+  see docs/anderson.md, "What is implemented, and what is reconstructed"), usable in one's own loop.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
+from .._conventions import check_bool, check_choice, check_float, check_int
 from . import _backend as B
-from ._checks import check_int, check_number
+from ._backend import Array
 from .dynamics import effective_mass
 
-Array = Any
-
-GOVERNORS = ("dissipative", "cap", "none")
-GUARD_REFS = ("base_step", "monotone")
+#: Inertial governors (docs/anderson.md, "The governor"): "trust" (default of the "guarded" preset),
+#: "dissipative" (the "faithful" preset), "cap", "none".
+GOVERNORS = ("trust", "dissipative", "cap", "none")
+#: What the energy guard compares a candidate with (docs/anderson.md, "The guard").
+GUARD_REFS = ("descent", "base_step", "monotone")
+#: The "descent" guard treats a candidate within this many units of the dtype's epsilon (relative to
+#: E(x)) of its reference as a tie, and accepts it.
+TIE_ULPS = 8.0
 
 
 class QRWindow:
-    """Sliding window of the last ``m`` differences with Delta R = Q R (Q orthonormal rows here).
+    """Sliding window of the last ``m`` differences with Delta R = Q R (Q stored as orthonormal rows).
 
+    Parameters
+    ----------
+    m : int
+        Number of columns kept.
+    like : array or tensor, 1-D
+        Fixes the length ``n``, backend, dtype and device of the stored vectors.
+    keep_dx : bool, default False
+        Also keep the Delta X columns (needed for relaxation).
+
+    Notes
+    -----
     Storage: Q as an (m, n) array of rows, the Delta T (and optionally Delta X) columns in a ring
     buffer, R as a small float64 host matrix. Cost per update O(n m) plus O(m^3) on the host.
     """
 
     def __init__(self, m: int, like: Array, keep_dx: bool = False) -> None:
         n = like.shape[0]
-        self.m = m
+        m = min(m, n)  # more than n difference columns are linearly dependent: never useful
+        self.m, self.n = m, n
         self.Q = B.zeros((m, n), like)
         self._spare = B.zeros((m, n), like)
         self.dT = B.zeros((m, n), like)
@@ -43,6 +60,10 @@ class QRWindow:
         self.R = np.zeros((m, m))
         self.order: list[int] = []  # physical rows of dT/dX, oldest first
         self._tiny = 100.0 * B.eps(like)
+
+    def compatible(self, x: Array) -> bool:
+        """Whether ``x`` has the backend, dtype and device of the stored vectors."""
+        return B.same_kind(x, self.Q)
 
     @property
     def k(self) -> int:
@@ -73,7 +94,7 @@ class QRWindow:
 
     def append(self, r: Array, r_prev: Array, Tx: Array, Tx_prev: Array, x: Array | None = None,
                x_prev: Array | None = None) -> None:
-        """Push the column (r - r_prev, Tx - Tx_prev[, x - x_prev]); drops the oldest when full."""
+        """Push the column ``(r - r_prev, Tx - Tx_prev[, x - x_prev])``, dropping the oldest when full."""
         if self.k == self.m:
             self._drop_oldest()
         used = set(self.order)
@@ -108,8 +129,22 @@ class QRWindow:
         self.order.append(phys)
 
     def solve(self, r: Array, reg: float) -> tuple[np.ndarray, float]:
-        """gamma = argmin ||r - Delta R gamma||^2 + reg ||Delta R||_F^2 ||gamma||^2 (oldest first) and the
-        gain factor theta = ||r - Delta R gamma|| / ||r|| (spec 2.4), both from the small QR factor."""
+        """Regularised least squares on the small QR factor.
+
+        Parameters
+        ----------
+        r : array or tensor
+            Current residual.
+        reg : float
+            Relative Tikhonov weight.
+
+        Returns
+        -------
+        gamma : ndarray
+            ``argmin ||r - Delta R gamma||^2 + reg ||Delta R||_F^2 ||gamma||^2``, oldest column first.
+        theta : float
+            Gain factor ``||r - Delta R gamma|| / ||r||`` in [0, 1] (docs/anderson.md, "Momentum form").
+        """
         k = self.k
         R = self.R[:k, :k]
         c = B.to_host(self.Q[:k] @ r)
@@ -129,7 +164,7 @@ class QRWindow:
         return gamma, theta
 
     def combine(self, gamma: np.ndarray, which: str = "T") -> Array:
-        """Delta T gamma (or Delta X gamma) with gamma oldest first."""
+        """``Delta T gamma`` (``which="T"``) or ``Delta X gamma`` (``"X"``), ``gamma`` oldest first."""
         g = np.zeros(self.m)
         g[self.order] = gamma
         M = self.dT if which == "T" else self.dX
@@ -138,9 +173,28 @@ class QRWindow:
 
 @dataclass
 class StepInfo:
-    """What one accelerator step did (spec section 3.2). ``beta_bar`` is the aggregate momentum
-    -sum(gamma) after the governor, ``beta_bar_raw`` before it; ``theta`` the gain factor; ``mass``
-    the effective mass M of the step (spec 2.3, ``dynamics.effective_mass``; 1/2 for a plain step)."""
+    """What one accelerator step did.
+
+    Attributes
+    ----------
+    theta : float
+        Gain factor ``||r - Delta R gamma|| / ||r||`` in [0, 1] (1 for a step without extrapolation).
+    beta_bar, beta_bar_raw : float
+        Aggregate momentum ``-sum(gamma)`` after and before the governor (the momentum form of AA,
+        arXiv 2512.21269, abstract; docs/anderson.md, "Momentum form").
+    gamma : ndarray
+        Least-squares coefficients after the governor, oldest difference first.
+    accepted : bool
+        False when the guard (or a non-finite candidate) made the step fall back to ``T x``.
+    restarted : bool
+        The memory was cleared at this step.
+    governed : bool
+        The governor shrank ``gamma`` at this step.
+    n_energy : int
+        Energy (objective) evaluations made by this step.
+    mass : float
+        Effective mass ``M`` of the step (``dynamics.effective_mass``; 1/2 for a plain step).
+    """
 
     theta: float = 1.0
     beta_bar: float = 0.0
@@ -156,58 +210,99 @@ class StepInfo:
 class Accelerator:
     """Stateful AA-II(m) / EG-AA step for your own fixed-point loop.
 
-    >>> acc = Accelerator(m=5)                    # EG-AA "faithful": dissipative governor
-    >>> for _ in range(100):                      # doctest: +SKIP
-    ...     x = acc.step(x, T(x), energy=F)       # guard on F; without energy: no guard
+    ``step(x, Tx, energy)`` records ``(x, r = Tx - x, Tx)``, solves the regularised least squares,
+    lets the governor bound the aggregate momentum, forms the candidate ``Tx - Delta T gamma`` and,
+    when ``energy`` is given, accepts it only if it passes the energy guard. A rejected or non-finite
+    candidate is replaced by the base step ``Tx`` and, if ``restart_on_reject``, the memory is cleared.
+    Non-finite candidates are never returned.
 
-    ``step(x, Tx, energy)`` records ``(x, r = Tx - x, Tx)``, solves the regularised least squares
-    (spec 2.1), applies the governor, forms the candidate ``Tx - Delta T gamma`` (with ``relaxation``
-    beta_mix: ``beta_mix (Tx - Delta T gamma) + (1 - beta_mix)(x - Delta X gamma)``) and, when
-    ``energy`` is given, accepts it only if ``energy(candidate) <= ref - sigma ||r||^2 / h`` with
-    ``ref = energy(Tx)`` (``guard_ref="base_step"``) or ``energy(x)`` (``"monotone"``). A rejected or
-    non-finite candidate is replaced by the base step ``Tx`` and, if ``restart_on_reject``, the
-    memory is cleared. Non-finite candidates are never returned.
+    Parameters
+    ----------
+    m : int, default 5
+        Window (number of stored differences); 0 gives the base iteration.
+    reg : float, default 1e-10
+        Relative Tikhonov weight: the penalty is ``reg * ||Delta R||_F^2 * ||gamma||^2``; raised to
+        the dtype's epsilon for float32.
+    governor : {"trust", "dissipative", "cap", "none"}, default "trust"
+        Bound on the aggregate momentum ``beta_bar = -sum(gamma)`` (the effective mass grows with it).
+        ``"trust"``: ``beta_bar <= bound``, where the bound is multiplied by ``growth`` after every
+        accepted extrapolation and reset to ``beta_max`` after a rejection (reconstructed; chosen on a
+        tuning set, docs/anderson.md, "The governor"). ``"dissipative"``:
+        ``beta_bar <= min(beta_max, (a + max(beta_bar_prev, 0)) / (a + 1))``, the discrete form of
+        ``M' <= 2 c`` with ``M = (1 + beta)/2`` (reconstructed). ``"cap"``: ``beta_bar <= beta_max``.
+        ``"none"``: plain AA. The governor shrinks ``gamma``, keeping its direction.
+    a : float, default 4.0
+        Rate constant of the dissipative governor.
+    beta_max : float, default 1.0
+        Cap of ``"cap"``, ceiling of ``"dissipative"``, and reset value of ``"trust"``'s bound.
+    growth : float, default 10.0
+        Factor by which ``"trust"``'s bound grows after an accepted extrapolation.
+    guard_ref : {"descent", "base_step", "monotone"}, default "descent"
+        The guard accepts a candidate ``y`` iff ``E(y) <= ref``: ``"descent"``:
+        ``ref = E(x) - ||r||^2 / (2 h)``, the decrease the base (prox-)gradient step is guaranteed
+        for ``h <= 1/L`` (needs ``h``; one energy evaluation per step, plus one after a rejection);
+        ``"base_step"``: ``ref = E(Tx)`` (two evaluations per step); ``"monotone"``:
+        ``ref = E(x) - sigma ||r||^2 / h``.
+    sigma : float, default 0.0
+        Margin of ``"monotone"``.
+    restart_on_reject : bool, default True
+        Clear the memory when the guard rejects a candidate.
+    relaxation : float, default 1.0
+        Mixing ``beta_mix`` in (0, 2]: ``beta_mix (Tx - Delta T gamma) + (1 - beta_mix)(x - Delta X gamma)``.
+    h : float, optional
+        Step size of the base map; required by ``guard_ref="descent"`` and by ``sigma > 0``.
+    smooth : bool, default False
+        Declare that ``T(x) = x - h grad F(x)`` with F convex and the energy is F. After a rejection the
+        descent guard then first tests the next candidate against the convexity lower bound
+        ``F(T x) >= F(x) - ||r||^2 / h`` and evaluates ``F(T x)`` only when that test fails.
 
-    Reconstructed [spec I]: the governor (``"dissipative"``: beta_bar <= min(beta_max,
-    (a + max(beta_bar_prev, 0)) / (a + 1)), from M' <= 2c with M = (1 + beta)/2, a = 4; ``"cap"``:
-    beta_bar <= beta_max; ``"none"``), its action (shrink gamma, direction kept), the energy test and
-    the restart. The paper's exact algorithm could not be read (spec section 0).
+    Notes
+    -----
+    ``step`` keeps references to ``x`` and ``Tx`` (no copy) for the next difference: do not modify
+    them in place after the call. The momentum form, the effective mass and the governor follow
+    arXiv 2512.21269 (abstract); the exact rules are reconstructed (docs/anderson.md).
 
-    ``reg`` is relative: the penalty is ``reg * ||Delta R||_F^2 * ||gamma||^2``; for float32 inputs it
-    is raised to at least the dtype's epsilon. ``step`` keeps references to ``x`` and ``Tx`` (no copy)
-    for the next difference: do not modify them in place after the call.
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stablelearn.anderson import Accelerator
+    >>> T = lambda x: 0.5 * x + 1.0                 # fixed point x = 2
+    >>> acc, x = Accelerator(m=2, governor="none"), np.zeros(3)
+    >>> for _ in range(5):
+    ...     x = acc.step(x, T(x))
+    >>> bool(np.allclose(x, 2.0))
+    True
     """
 
-    def __init__(self, m: int = 5, *, reg: float = 1e-10, governor: str = "dissipative", a: float = 4.0,
-                 beta_max: float = 1.0, guard_ref: str = "base_step", sigma: float = 0.0,
-                 restart_on_reject: bool = True, relaxation: float = 1.0, h: float | None = None) -> None:
-        check_int(m, "m")
-        check_number(reg, "reg", strict=False)
-        if governor not in GOVERNORS:
-            raise ValueError(f"governor must be one of {GOVERNORS}, got {governor!r}")
-        check_number(a, "a")
-        check_number(beta_max, "beta_max")
-        if guard_ref not in GUARD_REFS:
-            raise ValueError(f"guard_ref must be one of {GUARD_REFS}, got {guard_ref!r}")
-        check_number(sigma, "sigma", strict=False)
-        if sigma > 0 and (h is None or not h > 0):
-            raise ValueError("sigma > 0 needs the step size h > 0")
-        if not (0.0 < relaxation <= 2.0):
-            raise ValueError(f"relaxation must be in (0, 2], got {relaxation!r}")
-        self.m, self.reg, self.governor, self.a, self.beta_max = int(m), float(reg), governor, float(a), float(beta_max)
-        self.guard_ref, self.sigma, self.restart_on_reject = guard_ref, float(sigma), bool(restart_on_reject)
-        self.relaxation, self.h = float(relaxation), h
+    def __init__(self, m: int = 5, *, reg: float = 1e-10, governor: str = "trust", a: float = 4.0,
+                 beta_max: float = 1.0, growth: float = 10.0, guard_ref: str = "descent", sigma: float = 0.0,
+                 restart_on_reject: bool = True, relaxation: float = 1.0, h: float | None = None,
+                 smooth: bool = False) -> None:
+        self.m = check_int(m, "m", low=0)
+        self.reg = check_float(reg, "reg", low=0.0)
+        self.governor = check_choice(governor, "governor", GOVERNORS)
+        self.a = check_float(a, "a", low=0.0, low_inclusive=False)
+        self.beta_max = check_float(beta_max, "beta_max", low=0.0, low_inclusive=False)
+        self.growth = check_float(growth, "growth", low=1.0)
+        self.guard_ref = check_choice(guard_ref, "guard_ref", GUARD_REFS)
+        self.sigma = check_float(sigma, "sigma", low=0.0)
+        self.restart_on_reject = check_bool(restart_on_reject, "restart_on_reject")
+        self.relaxation = check_float(relaxation, "relaxation", low=0.0, high=2.0, low_inclusive=False)
+        self.h = None if h is None else check_float(h, "h", low=0.0, low_inclusive=False)
+        self.smooth = check_bool(smooth, "smooth")
         self.info = StepInfo()
+        self._window: QRWindow | None = None
         self.reset()
 
     def reset(self) -> None:
         """Forget the memory and the governor's state (the window buffers are kept)."""
-        self._window: QRWindow | None = getattr(self, "_window", None)
         if self._window is not None:
             self._window.clear()
         self._prev: tuple[Array, Array, Array] | None = None
         self._beta_prev = 0.0
+        self._bound = np.inf
         self._last: tuple[Array, float] | None = None  # (returned point, its energy) when known
+        self._lower: tuple[Array, float] | None = None  # (returned point, a lower bound on its energy)
 
     @property
     def memory(self) -> int:
@@ -219,6 +314,8 @@ class Accelerator:
             return min(self.beta_max, (self.a + max(self._beta_prev, 0.0)) / (self.a + 1.0))
         if self.governor == "cap":
             return self.beta_max
+        if self.governor == "trust":
+            return self._bound
         return np.inf
 
     def _energy(self, y: Array, energy: Callable[[Array], float], info: StepInfo) -> float:
@@ -228,17 +325,79 @@ class Accelerator:
         val = float(energy(y))
         return val if np.isfinite(val) else np.inf
 
+    def _reference(self, x: Array, Tx: Array, r: Array, energy: Callable[[Array], float],
+                   info: StepInfo) -> float:
+        if self.guard_ref == "base_step":
+            return self._energy(Tx, energy, info)
+        scale = 0.5 if self.guard_ref == "descent" else self.sigma
+        margin = scale * B.norm(r) ** 2 / self.h if scale > 0 else 0.0
+        e_x = self._energy(x, energy, info)
+        return e_x - margin + (self._tie(e_x) if self.guard_ref == "descent" else 0.0)
+
+    def _tie(self, e: float) -> float:
+        # "descent": a tie within the rounding error of E (TIE_ULPS units of the dtype's epsilon) is not a
+        # failure; without it, candidates at rounding level are rejected at random and each rejection
+        # costs one more evaluation (docs/anderson.md, "The guard")
+        return TIE_ULPS * self._eps * abs(e)
+
+    def _certified_by_lower_bound(self, x: Array, r: Array, e_cand: float) -> bool:
+        """After a rejection, ``x = T x_prev`` has no known energy, only the lower bound that convexity
+        gives (``smooth=True``); a candidate below ``bound - ||r||^2 / (2h)`` passes the descent test
+        without evaluating E(x)."""
+        if self._lower is None or self._lower[0] is not x:
+            return False
+        lower = self._lower[1]
+        self._lower = None
+        return bool(np.isfinite(e_cand) and e_cand <= lower - 0.5 * B.norm(r) ** 2 / self.h + self._tie(lower))
+
     def step(self, x: Array, Tx: Array, energy: Callable[[Array], float] | None = None) -> Array:
-        """One AA/EG-AA step from ``x`` with ``Tx = T(x)``; returns the next iterate (see class doc)."""
+        """One AA/EG-AA step.
+
+        Parameters
+        ----------
+        x : array or tensor, 1-D
+            Current point.
+        Tx : array or tensor, 1-D
+            ``T(x)``, same shape, backend and dtype as ``x``; must be finite.
+        energy : callable, optional
+            ``energy(y) -> float`` for the guard (the objective F, or a residual norm); without it
+            there is no guard.
+
+        Returns
+        -------
+        array or tensor
+            The next iterate (the accepted candidate or ``Tx``), in the backend of ``x``.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` and ``Tx`` differ in shape or are not 1-D, if either holds NaN or infinity, or if
+            the guard needs ``h`` and none was given.
+        """
+        if not hasattr(x, "shape") or not hasattr(Tx, "shape"):
+            raise TypeError(f"x and Tx must be arrays or tensors, got {type(x).__name__} and {type(Tx).__name__}")
         if tuple(Tx.shape) != tuple(x.shape) or x.ndim != 1:
             raise ValueError(f"x and Tx must be 1-D of equal shape, got {tuple(x.shape)} and {tuple(Tx.shape)}")
+        if B.is_torch(x) != B.is_torch(Tx):
+            raise TypeError("x and Tx must both be NumPy arrays or both torch tensors")
+        if not B.all_finite(x):
+            raise ValueError("x must be finite (found NaN or inf)")
+        if not B.all_finite(Tx):
+            raise ValueError("Tx must be finite (found NaN or inf); stop the loop or restart from a finite point")
+        if energy is not None and self.h is None and (self.guard_ref == "descent" or self.sigma > 0):
+            raise ValueError(f"guard_ref={self.guard_ref!r} needs h, the step size of T (Accelerator(h=...)), "
+                             "or use guard_ref='base_step'")
         info = StepInfo()
+        self._eps = B.eps(x)
         r = Tx - x
         if self.m > 0 and self._prev is not None:
-            if self._window is None or self._window.Q.shape[1] != x.shape[0]:
+            if self._window is None or self._window.n != x.shape[0] or not self._window.compatible(x):
                 self._window = QRWindow(self.m, x, keep_dx=self.relaxation != 1.0)
             xp, rp, Txp = self._prev
-            self._window.append(r, rp, Tx, Txp, x, xp)
+            if tuple(xp.shape) == tuple(x.shape):
+                self._window.append(r, rp, Tx, Txp, x, xp)
+            else:  # a new problem size: start a fresh memory
+                self._window.clear()
         self._prev = (x, r, Tx)
         k = self.memory
         out = Tx
@@ -258,14 +417,23 @@ class Accelerator:
             ok = B.all_finite(cand)
             if ok and energy is not None:
                 e_cand = self._energy(cand, energy, info)
-                ref = self._energy(Tx if self.guard_ref == "base_step" else x, energy, info)
-                margin = self.sigma * B.norm(r) ** 2 / self.h if self.sigma > 0 else 0.0
-                ok = bool(np.isfinite(e_cand) and e_cand <= ref - margin)
-                self._last = (cand, e_cand) if ok else (Tx, ref) if self.guard_ref == "base_step" else None
+                ok = self._certified_by_lower_bound(x, r, e_cand)
+                if not ok:
+                    ref = self._reference(x, Tx, r, energy, info)
+                    ok = bool(np.isfinite(e_cand) and e_cand <= ref)  # non-finite energies were mapped to inf
+                if ok:
+                    self._last = (cand, e_cand)
+                elif self.guard_ref == "base_step":
+                    self._last = (Tx, ref)
+                elif self.smooth and self.guard_ref == "descent":
+                    # convexity: F(T x) >= F(x) + <grad F(x), T x - x> = F(x) - ||r||^2 / h
+                    self._lower = (Tx, ref - B.norm(r) ** 2 / (2.0 * self.h) - 2.0 * self._tie(ref))
             if ok:
                 out = cand
+                self._bound = self._bound * self.growth
             else:
                 info.accepted = False
+                self._bound = max(self.beta_max, abs(info.beta_bar_raw) / self.growth)
                 if self.restart_on_reject:
                     self._window.clear()
                     info.restarted = True

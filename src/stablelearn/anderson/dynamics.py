@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_number
+from .._conventions import check_float
 
 
 def effective_mass(gamma: np.ndarray) -> float:
@@ -38,6 +38,6 @@ class HighResolutionCoefficients:
 
 def high_resolution_coefficients(gamma: np.ndarray, h: float) -> HighResolutionCoefficients:
     """The ODE coefficients of one AA step with least-squares coefficients ``gamma`` and step ``h``."""
-    h = check_number(h, "h")
+    h = check_float(h, "h", low=0.0, low_inclusive=False)
     beta_bar = -float(np.sum(gamma))
     return HighResolutionCoefficients(effective_mass(gamma), (1.0 - beta_bar) / np.sqrt(h), beta_bar)

@@ -13,9 +13,9 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _backend as B
-from ._checks import check_int, check_number
+from ._backend import Array
+from .._conventions import check_float, check_int
 
-Array = Any
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class L1:
     lam: float
 
     def __post_init__(self) -> None:
-        check_number(self.lam, "lam", strict=False)
+        check_float(self.lam, "lam", low=0.0)
 
     def __call__(self, v: Array, h: float) -> Array:
         return B.shrink(v, h * self.lam)
@@ -41,7 +41,7 @@ class SquaredL2:
     lam: float
 
     def __post_init__(self) -> None:
-        check_number(self.lam, "lam", strict=False)
+        check_float(self.lam, "lam", low=0.0)
 
     def __call__(self, v: Array, h: float) -> Array:
         return v / (1.0 + h * self.lam)
@@ -58,8 +58,8 @@ class ElasticNet:
     l2: float
 
     def __post_init__(self) -> None:
-        check_number(self.l1, "l1", strict=False)
-        check_number(self.l2, "l2", strict=False)
+        check_float(self.l1, "l1", low=0.0)
+        check_float(self.l2, "l2", low=0.0)
 
     def __call__(self, v: Array, h: float) -> Array:
         return B.shrink(v, h * self.l1) / (1.0 + h * self.l2)
@@ -76,6 +76,9 @@ class Box:
     upper: float | None = None
 
     def __post_init__(self) -> None:
+        for name in ("lower", "upper"):
+            if getattr(self, name) is not None:
+                check_float(getattr(self, name), name, finite=False)
         if self.lower is not None and self.upper is not None and self.lower > self.upper:
             raise ValueError(f"lower must be <= upper, got lower={self.lower}, upper={self.upper}")
 
@@ -90,7 +93,7 @@ class Box:
 
 def gd_map(grad: Callable[[Array], Array], h: float) -> Callable[[Array], Array]:
     """Gradient step T(x) = x - h * grad(x) (spec section 1)."""
-    h = check_number(h, "h")
+    h = check_float(h, "h", low=0.0, low_inclusive=False)
     if not callable(grad):
         raise TypeError("grad must be callable")
     return lambda x: x - h * grad(x)
@@ -99,7 +102,7 @@ def gd_map(grad: Callable[[Array], Array], h: float) -> Callable[[Array], Array]
 def prox_grad_map(grad: Callable[[Array], Array], prox: Callable[[Array, float], Array],
                   h: float) -> Callable[[Array], Array]:
     """Proximal-gradient (ISTA) step T(x) = prox_{h psi}(x - h * grad(x)) (spec section 1)."""
-    h = check_number(h, "h")
+    h = check_float(h, "h", low=0.0, low_inclusive=False)
     if not callable(grad) or not callable(prox):
         raise TypeError("grad and prox must be callable")
     return lambda x: prox(x - h * grad(x), h)
@@ -121,13 +124,16 @@ def estimate_L(
     """
     if not callable(matvec):
         raise TypeError("matvec must be callable")
-    check_int(n_iter, "n_iter", 1)
+    n_iter = check_int(n_iter, "n_iter", low=1)
+    rtol = check_float(rtol, "rtol", low=0.0)
     x0 = B.as_vector(x0, "x0")
     v = B.random_like(x0, seed)
     v = v / B.norm(v)
     lam = 0.0
-    for _ in range(int(n_iter)):
+    for _ in range(n_iter):
         w = matvec(v)
+        if not hasattr(w, "shape") or B.is_torch(w) != B.is_torch(v):
+            raise TypeError(f"matvec must return an array like x0 ({type(v).__name__}), got {type(w).__name__}")
         if tuple(w.shape) != tuple(v.shape):
             raise ValueError(f"matvec must return shape {tuple(v.shape)}, got {tuple(w.shape)}")
         lam_new = B.vdot(v, w)

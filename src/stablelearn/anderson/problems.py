@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 from scipy.special import expit
 
-from ._checks import check_int, check_number
+from .._conventions import check_float, check_int
 from .maps import L1, ElasticNet
 from .solve import SolveResult, solve
 
@@ -50,8 +50,8 @@ def quadratic(n: int = 300, kappa: float = 1e4, seed: int = 0, rotate: bool = Tr
     """phi = x^T A x / 2 - b^T x with spectrum logspace(0, -log10 kappa, n) (L = 1, mu = 1/kappa), A
     rotated by a random orthogonal Q (``rotate=False``: diagonal A, O(n) per gradient, for large n).
     F* in closed form."""
-    n = check_int(n, "n", 2)
-    kappa = check_number(kappa, "kappa", low=1.0, strict=False)
+    n = check_int(n, "n", low=2)
+    kappa = check_float(kappa, "kappa", low=1.0)
     if rotate and n > 4000:
         raise ValueError(f"rotate=True builds a dense n x n matrix; use rotate=False for n={n}")
     rng = np.random.default_rng(seed)
@@ -88,10 +88,10 @@ def lasso(n_samples: int = 300, n_features: int = 600, rho: float = 0.95, seed: 
     """phi = ||A x - b||^2 / 2 (+ psi = lam ||x||_1 + l2 ||x||^2 / 2), A with AR(1)-correlated columns
     (corr rho^|i-j|), a ``sparsity``-sparse truth, Gaussian noise; lam = lam_ratio ||A^T b||_inf
     (spec 6). F* from scikit-learn's coordinate descent (tol 1e-14), then polished (``_polish``)."""
-    n_samples, n_features = check_int(n_samples, "n_samples", 1), check_int(n_features, "n_features", 1)
+    n_samples, n_features = check_int(n_samples, "n_samples", low=1), check_int(n_features, "n_features", low=1)
     if not -1.0 < float(rho) < 1.0:
         raise ValueError(f"rho must be in (-1, 1), got {rho!r}")
-    lam_ratio, l2 = check_number(lam_ratio, "lam_ratio"), check_number(l2, "l2", strict=False)
+    lam_ratio, l2 = check_float(lam_ratio, "lam_ratio", low=0.0, low_inclusive=False), check_float(l2, "l2", low=0.0)
     rng = np.random.default_rng(seed)
     Z = rng.standard_normal((n_samples, n_features))
     A = np.empty_like(Z)
@@ -158,7 +158,7 @@ def logistic(dataset: str = "breast_cancer", standardize: bool = True, l2: float
     intercept; binary targets: breast_cancer as given, wine class 0 vs rest, digits even vs odd.
     L = lambda_max(X^T X) / (4 n) + l2. F*: Newton's method to machine precision (l1 = 0), else a
     long restarted-FISTA / EG-AA solve (``_polish``)."""
-    l2, l1 = check_number(l2, "l2", strict=False), check_number(l1, "l1", strict=False)
+    l2, l1 = check_float(l2, "l2", low=0.0), check_float(l1, "l1", low=0.0)
     X, t = _design(dataset, bool(standardize))
     y = np.where(t % 2 == 0, 1.0, -1.0) if dataset == "digits" else 2.0 * t - 1.0
     n, d = X.shape
@@ -198,7 +198,7 @@ def logistic(dataset: str = "breast_cancer", standardize: bool = True, l2: float
 def ridge(dataset: str = "digits", l2: float = 1e-3, standardize: bool = False) -> Problem:
     """phi = ||X w - y||^2 / (2 n) + l2 ||w||^2 / 2 (regression on the raw target), L = lambda_max(X^T X/n)
     + l2, F* from the normal-equation solve (closed form, float64)."""
-    l2 = check_number(l2, "l2")
+    l2 = check_float(l2, "l2", low=0.0, low_inclusive=False)
     X, y = _design(dataset, bool(standardize))
     n, d = X.shape
     G = X.T @ X / n + l2 * np.eye(d)

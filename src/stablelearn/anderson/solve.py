@@ -1,8 +1,9 @@
 """``solve``: one driver for GD/ISTA, FISTA (+ restart), AA-II, AA-II with the SCS residual safeguard,
-AA-I-S and EG-AA on a composite problem min F = phi + psi or a plain fixed-point map T.
+AA-I-S and EG-AA on a composite problem ``min F = phi + psi`` or a plain fixed-point map ``T``.
 
 The driver evaluates T at the current point, records the history, checks the stopping rules and asks
 a method-specific stepper for the next point. NumPy arrays and torch tensors go through the same code.
+EG-AA is arXiv 2512.21269's method as reconstructed in docs/anderson.md.
 """
 
 from __future__ import annotations
@@ -14,30 +15,56 @@ from typing import Any, Callable
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._conventions import check_bool, check_choice, check_float, check_int, check_statuses, progress_disabled
 from . import _backend as B
-from ._checks import check_int, check_number
+from ._backend import Array
 from .aa1 import TypeOneSafeguarded
 from .accelerator import GOVERNORS, GUARD_REFS, Accelerator, StepInfo
 from .maps import estimate_L, gd_map, prox_grad_map
 
-Array = Any
-
 METHODS = ("gd", "fista", "fista_restart", "aa", "aa_safe", "aa1_safe", "egaa")
-PRESETS = {  # EG-AA presets (spec 3.2/3.3; both reconstructed)
-    "faithful": {"governor": "dissipative"},  # guard + dissipative governor: the spec's reading of the paper
-    "robust": {"governor": "none"},  # guard only: best measured on the raw, badly scaled problems
+#: EG-AA presets (docs/anderson.md, "Presets"; all three reconstructed). "trust" is the default.
+PRESETS: dict[str, dict[str, Any]] = {
+    "trust": {"governor": "trust", "guard_ref": "descent"},  # one-evaluation guard + trust-region governor
+    "faithful": {"governor": "dissipative", "guard_ref": "base_step"},  # guard F(T x) + dissipative governor
+    "robust": {"governor": "none", "guard_ref": "base_step"},  # guard F(T x) only
 }
+DEFAULT_PRESET = "trust"
 ENERGIES = ("potential", "residual")
 DIVERGENCE_FACTOR = 1e8
+#: The statuses a :class:`SolveResult` can carry (words of ``stablelearn._conventions.STATUS_WORDS``).
+STATUSES = check_statuses(("converged", "max_iter", "diverged", "non_finite"), "anderson")
+
+#: Default values of the method-specific options, and which methods use each one.
+_DEFAULTS: dict[str, Any] = {"m": 5, "reg": 1e-10, "relaxation": 1.0, "preset": DEFAULT_PRESET, "a": 4.0,
+                             "beta_max": 1.0, "growth": 10.0, "sigma": 0.0, "restart_on_reject": True}
+_USES: dict[str, set[str]] = {
+    "gd": set(), "fista": set(), "fista_restart": set(),
+    "aa": {"m", "reg", "relaxation"},
+    "aa_safe": {"m", "reg", "relaxation"},
+    "aa1_safe": {"m"},
+    "egaa": {"m", "reg", "relaxation", "preset", "governor", "a", "beta_max", "growth", "energy", "guard_ref",
+             "sigma", "restart_on_reject"},
+}
+_GOVERNOR_OPTIONS = {"a": ("dissipative",), "beta_max": ("dissipative", "cap", "trust"), "growth": ("trust",)}
 
 
 @dataclass
 class History:
-    """Per-iterate arrays (length n_iter + 1): ``F`` (objective at the recorded point; NaN when no F),
-    ``residual`` ||T(z) - z|| at the point where T was evaluated. Per-step arrays (length n_iter):
-    ``theta`` (gain factor, 1 for steps without extrapolation), ``beta_bar`` (aggregate momentum
-    after the governor), ``beta_bar_raw`` (before it), ``mass`` (effective mass M, spec 2.3),
-    ``accepted``, ``restarted``."""
+    """Per-iteration record of a :func:`solve` run (NumPy arrays).
+
+    Attributes
+    ----------
+    F : ndarray, length ``n_iter + 1``
+        Objective at each recorded iterate (NaN when no ``F`` was given).
+    residual : ndarray, length ``n_iter + 1``
+        ``||T(z) - z||`` at the point where T was evaluated.
+    theta, beta_bar, beta_bar_raw, mass : ndarray, length ``n_iter``
+        Gain factor, aggregate momentum after and before the governor, and effective mass of each
+        step (:class:`StepInfo`).
+    accepted, restarted : ndarray of bool, length ``n_iter``
+        Whether the guard accepted the extrapolation, and whether the memory was restarted.
+    """
 
     F: np.ndarray
     residual: np.ndarray
@@ -51,12 +78,36 @@ class History:
 
 @dataclass
 class SolveResult:
-    """Outcome of ``solve``. ``status``: "converged" (||r_k|| <= tol ||r_0||), "max_iter", "diverged"
-    (||r_k|| or F(x_k) - F(x_0) grew by DIVERGENCE_FACTOR), "non-finite" (T or F returned NaN/inf;
-    ``x`` is then the last finite iterate). ``n_grad`` counts evaluations of T (one gradient and one
-    prox each); ``n_F`` counts the objective evaluations the method itself needs (guard, restart
-    test), not those made only to fill ``history.F``; the one or two gradient calls made at x0 to
-    validate shapes (and to estimate L when it is not given) are not counted either."""
+    """Outcome of :func:`solve`.
+
+    Attributes
+    ----------
+    x : array or tensor
+        The last finite iterate, in the backend, dtype and device of ``x0``.
+    converged : bool
+        ``status == "converged"``.
+    status : str
+        One of :data:`STATUSES`: ``"converged"`` (``||r_k|| <= tol ||r_0||``), ``"max_iter"``,
+        ``"diverged"`` (``||r_k||`` or ``F(x_k) - F(x_0)`` grew by ``DIVERGENCE_FACTOR``) or
+        ``"non_finite"`` (T or F returned NaN or infinity, or the residual norm overflowed; ``x`` is
+        then the last finite iterate).
+    n_iter : int
+        Iterations taken.
+    n_grad : int
+        Evaluations of T (one gradient and one prox each).
+    n_F : int
+        Objective evaluations the method itself needs (guard, restart test), not those made only to
+        fill ``history.F``. The one or two gradient calls made at ``x0`` to validate shapes (and to
+        estimate L when it is not given) are not counted.
+    history : History
+        Per-iteration arrays.
+    method : str
+        The method that ran.
+    wall_time : float
+        Seconds spent in the iteration loop.
+    info : dict
+        ``h`` (the step size used) and, for EG-AA, the resolved ``options``.
+    """
 
     x: Array
     converged: bool
@@ -70,48 +121,75 @@ class SolveResult:
     info: dict = field(default_factory=dict)
 
 
+def _as_array_output(y: Any, x: Array, name: str) -> Array:
+    """Check what T or grad returned at ``x``: same backend and shape as ``x``."""
+    if not hasattr(y, "shape"):
+        raise TypeError(f"{name} must return an array of shape {tuple(x.shape)}, got {type(y).__name__}")
+    if B.is_torch(y) != B.is_torch(x):
+        raise TypeError(f"{name} must return a {'torch tensor' if B.is_torch(x) else 'NumPy array'} like x0, "
+                        f"got {type(y).__name__}")
+    if tuple(y.shape) != tuple(x.shape):
+        raise ValueError(f"{name} must return an array of shape {tuple(x.shape)}, got shape {tuple(y.shape)}")
+    return y
+
+
+def _checked(fn: Callable[[Array], Array], name: str) -> Callable[[Array], Array]:
+    return lambda x: _as_array_output(fn(x), x, name)
+
+
 class _Oracle:
-    """T and F with counters and a small identity cache (a point's T/F is never computed twice)."""
+    """T and F with counters and a small identity cache (a point's T or F is never computed twice).
+
+    ``n_F`` counts a point's objective once, the first time the *method* asks for it, even when the
+    history asked first (``count=False``).
+    """
 
     def __init__(self, T: Callable, F: Callable | None, size: int = 4) -> None:
         self._T, self._F = T, F
         self.n_T = self.n_F = 0
         self._tc: list[tuple[Array, Array]] = []
-        self._fc: list[tuple[Array, float]] = []
+        self._fc: list[list] = []  # [point, value, counted]
         self.size = size
 
     @staticmethod
     def _find(cache: list, y: Array) -> Any:
-        for obj, val in cache:
-            if obj is y:
-                return val
+        for entry in cache:
+            if entry[0] is y:
+                return entry
         return None
-
-    def _put(self, cache: list, y: Array, val: Any) -> None:
-        cache.append((y, val))
-        del cache[: -self.size]
 
     def seed(self, y: Array, Ty: Array) -> None:
         """Record an evaluation of T made outside the oracle (counted)."""
         self.n_T += 1
-        self._put(self._tc, y, Ty)
+        self._tc.append((y, Ty))
+        del self._tc[: -self.size]
 
     def T(self, y: Array) -> Array:
-        val = self._find(self._tc, y)
-        if val is None:
-            self.n_T += 1
-            val = self._T(y)
-            self._put(self._tc, y, val)
+        entry = self._find(self._tc, y)
+        if entry is not None:
+            return entry[1]
+        self.n_T += 1
+        val = _as_array_output(self._T(y), y, "T")
+        self._tc.append((y, val))
+        del self._tc[: -self.size]
         return val
 
     def F(self, y: Array, count: bool = True) -> float:
-        val = self._find(self._fc, y)
-        if val is None:
-            if count:
-                self.n_F += 1
-            val = float(self._F(y))
-            self._put(self._fc, y, val)
-        return val
+        entry = self._find(self._fc, y)
+        if entry is None:
+            raw = self._F(y)
+            try:
+                val = float(raw)
+            except (TypeError, ValueError):
+                raise TypeError(f"F must return a real number, got {type(raw).__name__}"
+                                f"{' of shape ' + str(tuple(raw.shape)) if hasattr(raw, 'shape') else ''}") from None
+            entry = [y, val, False]
+            self._fc.append(entry)
+            del self._fc[: -self.size]
+        if count and not entry[2]:
+            entry[2] = True
+            self.n_F += 1
+        return entry[1]
 
     def residual_energy(self, y: Array) -> float:
         Ty = self.T(y)
@@ -152,7 +230,7 @@ class _Fista(_Base):
         else:
             t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * self.t**2))
             self.info.beta_bar = (self.t - 1.0) / t_new
-            self.info.mass = 0.5 * (1.0 + self.info.beta_bar)  # M of a constant-momentum step (spec 2.3)
+            self.info.mass = 0.5 * (1.0 + self.info.beta_bar)  # M of a constant-momentum step (docs/anderson.md, "Momentum form")
             y_new = x_new + self.info.beta_bar * (x_new - self.x)
             self.t = t_new
         self.x = x_new
@@ -183,16 +261,34 @@ class _TypeOne(_Base):
         return out
 
 
-def _choice(value: Any, name: str, options: tuple) -> Any:
-    if value not in options:
-        raise ValueError(f"{name} must be one of {options}, got {value!r}")
-    return value
-
-
-def _check_output(y: Array, x0: Array, name: str) -> None:
-    if not hasattr(y, "shape") or tuple(y.shape) != tuple(x0.shape):
-        raise ValueError(f"{name}(x0) must return an array of shape {tuple(x0.shape)}, "
-                         f"got {getattr(y, 'shape', type(y).__name__)}")
+def _resolve_options(method: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The method's options with defaults filled in; options the method does not use are refused
+    (scipy's rule: an unused option is a mistake, not a no-op)."""
+    unused = sorted(k for k, v in given.items() if v is not None and k not in _USES[method])
+    if unused:
+        users = {k: [m for m, opts in _USES.items() if k in opts] for k in unused}
+        raise ValueError(f"method={method!r} does not use {', '.join(unused)} ("
+                         + "; ".join(f"{k} is used by {', '.join(v) if v else 'no method'}" for k, v in users.items())
+                         + ")")
+    opts = {k: (given[k] if given.get(k) is not None else _DEFAULTS.get(k)) for k in _USES[method]}
+    if method != "egaa":
+        return opts
+    preset = check_choice(opts["preset"], "preset", tuple(PRESETS))
+    for key, value in PRESETS[preset].items():
+        if given.get(key) is None:
+            opts[key] = value
+    opts["governor"] = check_choice(opts["governor"], "governor", GOVERNORS)
+    opts["guard_ref"] = check_choice(opts["guard_ref"], "guard_ref", GUARD_REFS)
+    if opts["energy"] is not None:
+        check_choice(opts["energy"], "energy", ENERGIES)
+    wrong = [k for k, govs in _GOVERNOR_OPTIONS.items() if given.get(k) is not None and opts["governor"] not in govs]
+    if wrong:
+        raise ValueError(f"governor={opts['governor']!r} does not use {', '.join(wrong)} ("
+                         + "; ".join(f"{k} is used by governor {' / '.join(_GOVERNOR_OPTIONS[k])}" for k in wrong)
+                         + ")")
+    if given.get("sigma") is not None and opts["guard_ref"] != "monotone":
+        raise ValueError(f"guard_ref={opts['guard_ref']!r} does not use sigma (sigma is used by guard_ref='monotone')")
+    return opts
 
 
 def solve(
@@ -205,85 +301,145 @@ def solve(
     L: float | None = None,
     h: float | None = None,
     method: str = "egaa",
-    preset: str = "faithful",
-    m: int = 5,
-    reg: float = 1e-10,
+    preset: str | None = None,
+    m: int | None = None,
+    reg: float | None = None,
     governor: str | None = None,
-    a: float = 4.0,
-    beta_max: float = 1.0,
+    a: float | None = None,
+    beta_max: float | None = None,
+    growth: float | None = None,
     energy: str | None = None,
-    guard_ref: str = "base_step",
-    sigma: float = 0.0,
-    restart_on_reject: bool = True,
-    relaxation: float = 1.0,
+    guard_ref: str | None = None,
+    sigma: float | None = None,
+    restart_on_reject: bool | None = None,
+    relaxation: float | None = None,
     tol: float = 1e-10,
     max_iter: int = 1000,
     callback: Callable[[int, Array, StepInfo], None] | None = None,
-    seed: int | None = None,
-    progress: bool = False,
+    seed: Any = None,
+    progress: bool | None = None,
 ) -> SolveResult:
-    """Minimise F = phi + psi (``grad`` of phi, ``prox`` of psi, step ``h = 1/L``) or find a fixed
-    point of ``T``, with one of ``METHODS``:
+    """Minimise ``F = phi + psi`` or find a fixed point of ``T`` with AA, EG-AA or a baseline.
 
-    * ``"gd"``: x <- T(x) (ISTA when ``prox`` is given); ``"fista"``, ``"fista_restart"``;
-    * ``"aa"``: type-II AA(m) (spec 2.1), regularised least squares on a QR factor;
-    * ``"aa_safe"``: AA with the SCS-style safeguard: reject when ||r(x_AA)|| > ||r(x_k)||, reset;
-    * ``"aa1_safe"``: AA-I-S of Zhang, O'Donoghue & Boyd (2020), see ``aa1``;
-    * ``"egaa"``: Energy-Guarded AA (spec 3.2, reconstructed [I]). ``preset="faithful"`` (guard +
-      dissipative governor) or ``"robust"`` (guard only); ``governor`` overrides the preset. The
-      energy is F (``"potential"``) or ||T(y) - y|| (``"residual"``, default when F is None); the
-      guard compares with F(T x_k) (``guard_ref="base_step"``) or F(x_k) (``"monotone"``).
+    Parameters
+    ----------
+    x0 : array or tensor, 1-D
+        Starting point (real, finite, non-empty). NumPy integer input becomes float64; the result keeps
+        x0's backend, dtype and device.
+    grad : callable, optional
+        Gradient of the smooth part phi; the base map is ``T(x) = x - h grad(x)`` (GD) or, with
+        ``prox``, ``prox(x - h grad(x), h)`` (ISTA). Give either ``grad`` or ``T``.
+    F : callable, optional
+        Full objective ``phi + psi``; needed by ``"fista_restart"`` and by EG-AA's ``"potential"`` energy.
+    prox : callable, optional
+        ``prox(v, h)`` of psi (e.g. :class:`~stablelearn.anderson.L1`).
+    T : callable, optional
+        A fixed-point map to use instead of ``grad``/``prox``.
+    L, h : float, optional
+        Lipschitz constant of ``grad`` and step size (default ``h = 1/L``). If neither is given, L is
+        estimated by power iteration on finite-difference Hessian-vector products at ``x0`` (seeded by
+        ``seed``) and ``h = 1/(2 L_est)``.
+    method : {"egaa", "aa", "aa_safe", "aa1_safe", "gd", "fista", "fista_restart"}, default "egaa"
+        ``"aa"``: type-II AA(m) (Walker & Ni 2011); ``"aa_safe"``: AA with the SCS residual safeguard;
+        ``"aa1_safe"``: AA-I-S (Zhang, O'Donoghue & Boyd 2020); ``"egaa"``: Energy-Guarded AA
+        (arXiv 2512.21269, reconstructed: docs/anderson.md).
+    preset : {"trust", "faithful", "robust"}, optional
+        EG-AA preset (default ``"trust"``; docs/anderson.md, "Presets"). ``governor`` and ``guard_ref``
+        override it.
+    m, reg, relaxation : optional
+        Window (default 5, clipped to ``x0.size``), relative Tikhonov weight (1e-10) and mixing (1.0)
+        of the AA-family methods.
+    governor, a, beta_max, growth, guard_ref, sigma, restart_on_reject : optional
+        EG-AA's inertial governor and energy guard, see :class:`~stablelearn.anderson.Accelerator`.
+    energy : {"potential", "residual"}, optional
+        EG-AA's guard energy: F (default when ``F`` is given) or ``||T(y) - y||``.
+    tol : float, default 1e-10
+        Relative tolerance: stop when ``||r_k|| <= tol ||r_0||``.
+    max_iter : int, default 1000
+        Iteration budget.
+    callback : callable, optional
+        ``callback(k, z, info)`` after every step.
+    seed : None, int or numpy.random.Generator, optional
+        Seeds the power iteration that estimates L (only used when neither ``L`` nor ``h`` is given).
+    progress : bool, optional
+        A progress bar (None: on a terminal only).
 
-    ``F`` is the full objective phi + psi. ``tol`` is relative: stop when ||r_k|| <= tol ||r_0||. If
-    neither ``L`` nor ``h`` is given, L is estimated by power iteration on finite-difference
-    Hessian-vector products at x0 (seeded by ``seed``) and h = 1/(2 L_est) as a safety margin.
-    Returns a ``SolveResult`` (history of NumPy arrays; x keeps x0's backend, dtype and device).
+    Returns
+    -------
+    SolveResult
+        With ``status`` in :data:`STATUSES`, counters and a :class:`History`.
+
+    Raises
+    ------
+    ValueError
+        For a wrong value, a shape change of ``T``/``grad`` during the run, or an option the chosen
+        method (or governor, or guard) does not use, named in the message.
+    TypeError
+        For a wrong type (complex ``x0``, a non-callable ``grad``, ``T`` returning another backend).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stablelearn.anderson import solve
+    >>> A = np.diag([1.0, 0.1, 0.01]); b = np.ones(3)
+    >>> res = solve(np.zeros(3), grad=lambda x: A @ x - b, F=lambda x: 0.5 * x @ A @ x - b @ x, L=1.0)
+    >>> res.status, bool(np.allclose(res.x, [1, 10, 100]))
+    ('converged', True)
     """
-    _choice(method, "method", METHODS)
-    _choice(preset, "preset", tuple(PRESETS))
-    if governor is not None:
-        _choice(governor, "governor", GOVERNORS)
-    if energy is not None:
-        _choice(energy, "energy", ENERGIES)
-    _choice(guard_ref, "guard_ref", GUARD_REFS)
-    check_int(m, "m")
-    check_int(max_iter, "max_iter")
-    check_number(reg, "reg", strict=False)
-    tol = check_number(tol, "tol", strict=False)
+    check_choice(method, "method", METHODS)
+    opts = _resolve_options(method, {"preset": preset, "m": m, "reg": reg, "governor": governor, "a": a,
+                                     "beta_max": beta_max, "growth": growth, "energy": energy,
+                                     "guard_ref": guard_ref, "sigma": sigma, "restart_on_reject": restart_on_reject,
+                                     "relaxation": relaxation})
+    max_iter = check_int(max_iter, "max_iter", low=0)
+    tol = check_float(tol, "tol", low=0.0)
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable")
     for name, fn in (("grad", grad), ("F", F), ("prox", prox), ("T", T)):
         if fn is not None and not callable(fn):
-            raise TypeError(f"{name} must be callable")
+            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
     x0 = B.as_vector(x0, "x0")
+    if "m" in opts:
+        opts["m"] = min(check_int(opts["m"], "m", low=0), x0.shape[0])  # more than n columns are never useful
 
     if T is not None:
         if grad is not None or prox is not None:
             raise ValueError("give either T, or grad (and prox), not both")
+        if L is not None or h is not None:
+            raise ValueError("L and h are used with grad, not with T (T is the whole map)")
         Tmap = T
     else:
         if grad is None:
             raise ValueError("one of grad or T is required")
-        _check_output(grad(x0), x0, "grad")
+        grad = _checked(grad, "grad")
+        g0 = grad(x0)
+        if L is not None:
+            L = check_float(L, "L", low=0.0, low_inclusive=False)
         if h is None:
             if L is None:
-                g0 = grad(x0)
                 eps = 1e-6 * max(1.0, B.norm(x0))
-                L = 2.0 * estimate_L(lambda v: (grad(x0 + eps * v) - g0) / eps, x0, seed=seed)
-            h = 1.0 / check_number(L, "L")
-        elif L is not None:
-            check_number(L, "L")
-        h = check_number(h, "h")
+                L_est = estimate_L(lambda v: (grad(x0 + eps * v) - g0) / eps, x0, seed=seed)
+                if not (np.isfinite(L_est) and L_est > 0):
+                    raise ValueError(f"could not estimate L from grad at x0 (power iteration gave {L_est!r}); "
+                                     "pass L or h")
+                L = 2.0 * L_est
+            h = 1.0 / L
+        h = check_float(h, "h", low=0.0, low_inclusive=False)
         Tmap = prox_grad_map(grad, prox, h) if prox is not None else gd_map(grad, h)
-    T0 = Tmap(x0)
-    _check_output(T0, x0, "T")
+    T0 = _as_array_output(Tmap(x0), x0, "T" if T is not None else "grad")
 
+    energy = opts.get("energy")
     if method == "fista_restart" and F is None:
         raise ValueError("method='fista_restart' needs F")
     if energy == "potential" and F is None:
         raise ValueError("energy='potential' needs F")
     if method == "egaa" and energy is None:
-        energy = "potential" if F is not None else "residual"
+        energy = opts["energy"] = "potential" if F is not None else "residual"
+    if method == "egaa" and (opts["guard_ref"] == "descent" or opts["sigma"] > 0) and (T is not None or energy != "potential"):
+        if opts["guard_ref"] == "descent" and guard_ref is None:
+            opts["guard_ref"] = "base_step"  # the preset's descent bound needs F and h: compare with E(T x)
+        else:
+            raise ValueError(f"guard_ref={opts['guard_ref']!r} needs grad with an objective F (energy='potential')")
 
     oracle = _Oracle(Tmap, F)
     oracle.seed(x0, T0)
@@ -292,38 +448,49 @@ def solve(
     elif method in ("fista", "fista_restart"):
         stepper = _Fista(x0, oracle, restart=method == "fista_restart")
     elif method == "aa1_safe":
-        stepper = _TypeOne(TypeOneSafeguarded(m))
+        stepper = _TypeOne(TypeOneSafeguarded(opts["m"]))
+    elif method == "aa":
+        stepper = _Accelerated(Accelerator(opts["m"], reg=opts["reg"], governor="none",
+                                           relaxation=opts["relaxation"]), None)
+    elif method == "aa_safe":
+        stepper = _Accelerated(Accelerator(opts["m"], reg=opts["reg"], governor="none", guard_ref="monotone",
+                                           relaxation=opts["relaxation"]), oracle.residual_energy)
     else:
-        if method == "aa":
-            acc = Accelerator(m, reg=reg, governor="none", relaxation=relaxation)
-            fn = None
-        elif method == "aa_safe":
-            acc = Accelerator(m, reg=reg, governor="none", guard_ref="monotone", relaxation=relaxation)
-            fn = oracle.residual_energy
-        else:
-            gov = governor if governor is not None else PRESETS[preset]["governor"]
-            acc = Accelerator(m, reg=reg, governor=gov, a=a, beta_max=beta_max, guard_ref=guard_ref,
-                              sigma=sigma, restart_on_reject=restart_on_reject, relaxation=relaxation, h=h)
-            fn = oracle.F if energy == "potential" else oracle.residual_energy
-        stepper = _Accelerated(acc, fn)
+        acc = Accelerator(opts["m"], reg=opts["reg"], governor=opts["governor"], a=opts["a"],
+                          beta_max=opts["beta_max"], growth=opts["growth"], guard_ref=opts["guard_ref"],
+                          sigma=opts["sigma"], restart_on_reject=check_bool(opts["restart_on_reject"],
+                                                                            "restart_on_reject"),
+                          relaxation=opts["relaxation"], h=h,
+                          smooth=T is None and prox is None and energy == "potential")
+        stepper = _Accelerated(acc, oracle.F if energy == "potential" else oracle.residual_energy)
+    return _iterate(x0, oracle, stepper, F, method, tol, max_iter, callback, progress, {"h": h, "options": opts})
 
-    step_keys = ("theta", "beta_bar", "beta_bar_raw", "mass", "accepted", "restarted")
-    rec: dict[str, list] = {k: [] for k in ("F", "residual", *step_keys)}
+
+_STEP_KEYS = ("theta", "beta_bar", "beta_bar_raw", "mass", "accepted", "restarted")
+
+
+def _iterate(x0: Array, oracle: _Oracle, stepper: "_Base", F: Callable | None, method: str, tol: float,
+             max_iter: int, callback: Callable | None, progress: bool | None, info: dict) -> SolveResult:
+    """The loop shared by every method: evaluate T, record, test the stopping rules, step."""
+    rec: dict[str, list] = {k: [] for k in ("F", "residual", *_STEP_KEYS)}
     z = x0
     status, r0, F0 = "max_iter", None, None
     x_out = x0
     t0 = time.perf_counter()
-    bar = tqdm(total=max_iter, desc=f"solve[{method}]", disable=not progress, leave=False)
+    bar = tqdm(total=max_iter, desc=f"solve[{method}]", disable=progress_disabled(progress), leave=False)
     k = 0
     while True:
         Tz = oracle.T(z)
         primal = stepper.primal(z)
         Fk = oracle.F(primal, count=False) if F is not None else np.nan
         if not B.all_finite(Tz) or (F is not None and not np.isfinite(Fk)):
-            status = "non-finite"
+            status = "non_finite"
+            break
+        rk = B.norm(Tz - z)
+        if not np.isfinite(rk):  # T(z) - z overflowed: an infinite residual is never "converged"
+            status = "non_finite"
             break
         x_out = primal
-        rk = B.norm(Tz - z)
         rec["F"].append(Fk)
         rec["residual"].append(rk)
         if r0 is None:
@@ -338,18 +505,18 @@ def solve(
         if k >= max_iter:
             break
         z = stepper.step(z, Tz)
-        info = stepper.info
-        for key in step_keys:
-            rec[key].append(getattr(info, key))
+        step_info = stepper.info
+        for key in _STEP_KEYS:
+            rec[key].append(getattr(step_info, key))
         k += 1
         bar.update(1)
         if callback is not None:
-            callback(k, z, info)
+            callback(k, z, step_info)
     bar.close()
     n_iter = len(rec["theta"])
-    if status == "non-finite":  # the failing step's info stays, its point is not recorded
+    if status == "non_finite":  # the failing step's info stays, its point is not recorded
         n_iter = len(rec["F"]) - 1 if rec["F"] else 0
-        for key in step_keys:
+        for key in _STEP_KEYS:
             del rec[key][n_iter:]
     hist = History(
         F=np.asarray(rec["F"], dtype=float), residual=np.asarray(rec["residual"], dtype=float),
@@ -359,4 +526,4 @@ def solve(
     )
     return SolveResult(x=x_out, converged=status == "converged", status=status, n_iter=n_iter,
                        n_grad=oracle.n_T, n_F=oracle.n_F, history=hist, method=method,
-                       wall_time=time.perf_counter() - t0, info={"h": h})
+                       wall_time=time.perf_counter() - t0, info=info)
