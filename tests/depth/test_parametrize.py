@@ -58,12 +58,23 @@ def test_parametrize_a_users_network_infers_roles():
     torch.optim.SGD(param_groups(net, 0.1, "sgd"))  # any torch optimizer accepts the groups
 
 
+def test_blocks_are_the_shared_residual_block_and_follow_its_protocol():
+    from stablelearn import nn as snn
+    from stablelearn.depth import ResidualBlock as Exported
+
+    model = ResidualMLP(4, 8, 3, 1, block_layers=2)
+    assert Exported is snn.ResidualBlock
+    assert all(isinstance(b, snn.ResidualBlock) for b in model.blocks)
+    assert [n for n, _ in snn.residual_blocks(model)] == ["blocks.0", "blocks.1", "blocks.2"]
+    assert model.blocks[0].h == pytest.approx(3 ** -0.5)
+
+
 def test_model_without_residual_blocks_is_rejected():
     with pytest.raises(ValueError, match="no residual blocks"):
         parametrize(nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1)), DepthMuP())
     with pytest.raises(ValueError, match="not been parametrized"):
         param_groups(nn.Linear(3, 3), 0.1)
-    with pytest.raises(ValueError, match="scheme"):
+    with pytest.raises(TypeError, match="scheme"):
         parametrize(UserNet(8, 2), "depth-muP")
     with pytest.raises(TypeError, match="model"):
         parametrize("net", DepthMuP())

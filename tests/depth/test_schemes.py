@@ -110,7 +110,7 @@ def test_sp_activation_scale_grows_with_depth():
 def test_bad_model_arguments_raise(bad, match):
     kw = dict(in_dim=4, width=8, depth=2, out_dim=1)
     kw.update(bad)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         ResidualMLP(kw.pop("in_dim"), kw.pop("width"), kw.pop("depth"), kw.pop("out_dim"), **kw)
 
 

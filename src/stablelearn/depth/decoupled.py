@@ -1,4 +1,5 @@
-"""Decoupled-backward twin of a residual network: the gradient-independence (GIA) check of spec 3.2.
+"""Decoupled-backward twin of a residual network: the gradient-independence (GIA) check of arXiv 2512.21075
+(v3, Figure 2 design; ``docs/depth.md``, "Diagnostics").
 
 In the twin, the input gradient of every block weight layer uses ``B = B0 + (W - W0)`` where ``B0`` is
 an independent draw from the same init distribution, while the forward pass and the weight gradient are
@@ -13,7 +14,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+import numpy as np
+
+from stablelearn._conventions import torch_generator
+
 from .parametrize import record_of
+
+__all__ = ["decoupled", "DecoupledLayer"]
 
 
 class _DecoupledLinearFn(torch.autograd.Function):
@@ -45,7 +52,15 @@ class _DecoupledConvFn(torch.autograd.Function):
 
 
 class DecoupledLayer(nn.Module):
-    """Holds ``layer``'s own ``weight``/``bias`` Parameters (same names) with the decoupled backward."""
+    """Holds ``layer``'s own ``weight``/``bias`` Parameters (same names) with the decoupled backward.
+
+    Parameters
+    ----------
+    layer : nn.Linear or nn.Conv2d
+    std : float
+        Init standard deviation of the independent copy ``B0``.
+    generator : torch.Generator
+    """
 
     def __init__(self, layer: nn.Module, std: float, generator: torch.Generator) -> None:
         super().__init__()
@@ -66,6 +81,7 @@ class DecoupledLayer(nn.Module):
         self.register_buffer("b0", (noise * std).to(w.device))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """``layer(z)`` whose input gradient uses ``B0 + (W - W0)``."""
         b_eff = self.b0 + (self.weight.detach() - self.w0)
         if self.conv_kw is None:
             out = _DecoupledLinearFn.apply(z, self.weight, b_eff)
@@ -76,15 +92,25 @@ class DecoupledLayer(nn.Module):
         return out
 
 
-def decoupled(model: nn.Module, seed: int = 0) -> nn.Module:
+def decoupled(model: nn.Module, seed: int | np.random.Generator | torch.Generator | None = 0) -> nn.Module:
     """A deep copy of a parametrised ``model`` whose block weight layers use the decoupled backward.
 
     Call it at initialisation, before training; the twin computes the same forward pass as ``model``.
-    ``B0`` is drawn from the scheme's init distribution of each layer with ``seed``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A network prepared by :func:`~stablelearn.depth.parametrize`.
+    seed : int, None, numpy.random.Generator or torch.Generator, default 0
+        Draws ``B0`` from the scheme's init distribution of each layer.
+
+    Returns
+    -------
+    nn.Module
     """
     record = record_of(model)
     twin = copy.deepcopy(model)
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch_generator(seed)
     modules = dict(twin.named_modules())
     for layers in record.block_layers:
         for name in layers:
