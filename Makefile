@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= quick
 OUT ?=
 
-.PHONY: run test test-all bench browser clean
+.PHONY: run test test-all bench browser docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: $(STAMP) browser
 # the slow end-to-end runs (full profiles) too
 test-all: $(STAMP) browser
 	$(PY) -m pytest -n 2 -m "slow or not slow" --durations=25
+
+# the HTML reference (docs/ pages + the API from the docstrings, MkDocs + mkdocstrings) -> site/index.html
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --site-dir site
 
 bench: $(STAMP)
 	@set -e; for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f --quick; done
