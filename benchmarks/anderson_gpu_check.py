@@ -9,13 +9,12 @@ Prints a Markdown table and writes benchmarks/results/anderson_gpu_check.json.
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from _common import print_table, write_results
 from stablelearn.anderson import Accelerator, solve
 
 
@@ -60,15 +59,10 @@ def main() -> None:
             x = acc.step(x, T_np(x))
         rec["numpy_cpu_ms_per_aa_step"] = (time.perf_counter() - t) / 10 * 1e3
         rows.append(rec)
-    cols = list(rows[0])
-    print(f"\n**stablelearn.anderson torch path on {out['device']}**\n\n| " + " | ".join(cols) + " |\n|"
-          + "---|" * len(cols))
-    for r in rows:
-        print("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in r.values()) + " |")
+    out["table"] = print_table(f"stablelearn.anderson torch path on {out['device']}", list(rows[0]),
+                               [list(r.values()) for r in rows])
     out["rows"] = rows
-    path = Path(__file__).parent / "results" / "anderson_gpu_check.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=1))
+    write_results("anderson_gpu_check", out)
 
 
 if __name__ == "__main__":

@@ -163,3 +163,33 @@ def test_bad_input_raises_value_error(kwargs, match):
     x0 = base.pop("x0")
     with pytest.raises(ValueError, match=match):
         solve(x0, **base)
+
+
+@pytest.mark.parametrize("method, kwargs, named", [
+    ("aa", {"governor": "cap"}, "governor"),
+    ("aa", {"preset": "robust", "sigma": 5.0}, "preset, sigma"),
+    ("gd", {"m": 5}, "m"),
+    ("fista", {"reg": 1e-8}, "reg"),
+    ("aa1_safe", {"relaxation": 0.5}, "relaxation"),
+    ("egaa", {"governor": "none", "a": 2.0}, "a"),
+    ("egaa", {"growth": 3.0, "preset": "faithful"}, "growth"),
+    ("egaa", {"sigma": 0.5}, "sigma"),
+])
+def test_unused_options_are_refused(method, kwargs, named):
+    """scipy's rule: an option the method (or its governor or guard) does not use is a mistake."""
+    with pytest.raises(ValueError, match=f"does not use {named}"):
+        solve(np.zeros(4), grad=lambda x: x - 1.0, F=lambda x: 0.5 * float((x - 1) @ (x - 1)), L=1.0,
+              method=method, **kwargs)
+
+
+def test_default_preset_guard_costs_one_evaluation_and_is_monotone(logreg_raw):
+    """The default ("trust": descent guard, F(x) known from the accepted step) evaluates F about once per
+    iteration; after a rejection the convexity bound usually spares F(T x); F never increases."""
+    res = logreg_raw.solve(max_iter=600, tol=0.0)
+    assert res.info["options"]["preset"] == "trust" and not res.history.accepted.all()
+    assert res.n_F <= 1.1 * res.n_iter + 1
+    assert np.all(np.diff(res.history.F) <= 1e-13 * np.abs(res.history.F[:-1]))
+    # record_F=False changes no decision, only what the history shows
+    quiet = logreg_raw.solve(max_iter=600, tol=0.0, record_F=False)
+    assert np.array_equal(quiet.x, res.x) and quiet.n_F == res.n_F
+    assert np.isnan(quiet.history.F).any()

@@ -52,6 +52,13 @@ def as_vector(x: Any, name: str) -> Array:
     return out
 
 
+def is_real_float(x: Any) -> bool:
+    """Whether ``x`` is a NumPy array or torch tensor of a real floating dtype."""
+    if is_torch(x):
+        return x.is_floating_point()
+    return isinstance(x, np.ndarray) and x.dtype.kind == "f"
+
+
 def same_kind(x: Any, like: Any) -> bool:
     """Whether ``x`` has the backend, dtype and device of ``like``."""
     if is_torch(x) != is_torch(like):

@@ -31,6 +31,11 @@ GUARD_REFS = ("descent", "base_step", "monotone")
 TIE_ULPS = 8.0
 
 
+def _sq(v: float) -> float:
+    """``v * v`` (inf rather than Python's OverflowError from ``v ** 2``)."""
+    return v * v
+
+
 class QRWindow:
     """Sliding window of the last ``m`` differences with Delta R = Q R (Q stored as orthonormal rows).
 
@@ -148,7 +153,7 @@ class QRWindow:
         k = self.k
         R = self.R[:k, :k]
         c = B.to_host(self.Q[:k] @ r)
-        rr = B.norm(r) ** 2
+        nr = B.norm(r)
         lam = reg * float(np.sum(R * R))
         # Tikhonov solution through the SVD of the small factor: stable for rank-deficient R,
         # gamma = V diag(s / (s^2 + lam)) U^T c (s = 0 directions are dropped)
@@ -159,8 +164,11 @@ class QRWindow:
         gamma = Vt.T @ (filt * (U.T @ c))
         if not np.all(np.isfinite(gamma)):  # only if the history itself holds overflowed values
             gamma = np.zeros(k)
-        res2 = max(rr - float(c @ c), 0.0) + float(np.sum((c - R @ gamma) ** 2))
-        theta = float(np.sqrt(min(res2 / rr, 1.0))) if rr > 0 else 0.0
+        if not 0.0 < nr < np.inf:
+            return gamma, 0.0
+        cn, resn = c / nr, (c - R @ gamma) / nr  # scaled by ||r||: no overflow for huge residuals
+        res2 = max(1.0 - float(cn @ cn), 0.0) + float(resn @ resn)
+        theta = float(np.sqrt(min(res2, 1.0)))
         return gamma, theta
 
     def combine(self, gamma: np.ndarray, which: str = "T") -> Array:
@@ -330,7 +338,7 @@ class Accelerator:
         if self.guard_ref == "base_step":
             return self._energy(Tx, energy, info)
         scale = 0.5 if self.guard_ref == "descent" else self.sigma
-        margin = scale * B.norm(r) ** 2 / self.h if scale > 0 else 0.0
+        margin = scale * _sq(B.norm(r)) / self.h if scale > 0 else 0.0
         e_x = self._energy(x, energy, info)
         return e_x - margin + (self._tie(e_x) if self.guard_ref == "descent" else 0.0)
 
@@ -348,7 +356,7 @@ class Accelerator:
             return False
         lower = self._lower[1]
         self._lower = None
-        return bool(np.isfinite(e_cand) and e_cand <= lower - 0.5 * B.norm(r) ** 2 / self.h + self._tie(lower))
+        return bool(np.isfinite(e_cand) and e_cand <= lower - 0.5 * _sq(B.norm(r)) / self.h + self._tie(lower))
 
     def step(self, x: Array, Tx: Array, energy: Callable[[Array], float] | None = None) -> Array:
         """One AA/EG-AA step.
@@ -374,22 +382,24 @@ class Accelerator:
             If ``x`` and ``Tx`` differ in shape or are not 1-D, if either holds NaN or infinity, or if
             the guard needs ``h`` and none was given.
         """
-        if not hasattr(x, "shape") or not hasattr(Tx, "shape"):
-            raise TypeError(f"x and Tx must be arrays or tensors, got {type(x).__name__} and {type(Tx).__name__}")
+        if not (B.is_real_float(x) and B.is_real_float(Tx)):
+            raise TypeError("x and Tx must be NumPy arrays or torch tensors of a real floating dtype, got "
+                            f"{type(x).__name__} ({getattr(x, 'dtype', '-')}) and {type(Tx).__name__} "
+                            f"({getattr(Tx, 'dtype', '-')})")
         if tuple(Tx.shape) != tuple(x.shape) or x.ndim != 1:
             raise ValueError(f"x and Tx must be 1-D of equal shape, got {tuple(x.shape)} and {tuple(Tx.shape)}")
         if B.is_torch(x) != B.is_torch(Tx):
             raise TypeError("x and Tx must both be NumPy arrays or both torch tensors")
-        if not B.all_finite(x):
-            raise ValueError("x must be finite (found NaN or inf)")
-        if not B.all_finite(Tx):
-            raise ValueError("Tx must be finite (found NaN or inf); stop the loop or restart from a finite point")
         if energy is not None and self.h is None and (self.guard_ref == "descent" or self.sigma > 0):
             raise ValueError(f"guard_ref={self.guard_ref!r} needs h, the step size of T (Accelerator(h=...)), "
                              "or use guard_ref='base_step'")
+        r = Tx - x
+        if not B.all_finite(r):  # one check covers NaN/inf in x or Tx and an overflowing difference
+            bad = "x" if not B.all_finite(x) else "Tx"
+            raise ValueError(f"{bad} must be finite (found NaN or inf, or Tx - x overflowed); stop the loop or "
+                             "restart from a finite point")
         info = StepInfo()
         self._eps = B.eps(x)
-        r = Tx - x
         if self.m > 0 and self._prev is not None:
             if self._window is None or self._window.n != x.shape[0] or not self._window.compatible(x):
                 self._window = QRWindow(self.m, x, keep_dx=self.relaxation != 1.0)
@@ -427,7 +437,7 @@ class Accelerator:
                     self._last = (Tx, ref)
                 elif self.smooth and self.guard_ref == "descent":
                     # convexity: F(T x) >= F(x) + <grad F(x), T x - x> = F(x) - ||r||^2 / h
-                    self._lower = (Tx, ref - B.norm(r) ** 2 / (2.0 * self.h) - 2.0 * self._tie(ref))
+                    self._lower = (Tx, ref - _sq(B.norm(r)) / (2.0 * self.h) - 2.0 * self._tie(ref))
             if ok:
                 out = cand
                 self._bound = self._bound * self.growth

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 from scipy.special import expit
 
-from .._conventions import check_float, check_int
+from .._conventions import as_rng, check_float, check_int
 from .maps import L1, ElasticNet
 from .solve import SolveResult, solve
 
@@ -54,7 +54,7 @@ def quadratic(n: int = 300, kappa: float = 1e4, seed: int = 0, rotate: bool = Tr
     kappa = check_float(kappa, "kappa", low=1.0)
     if rotate and n > 4000:
         raise ValueError(f"rotate=True builds a dense n x n matrix; use rotate=False for n={n}")
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     eig = np.logspace(0.0, -np.log10(kappa), n)
     b = rng.standard_normal(n)
     if rotate:
@@ -92,7 +92,7 @@ def lasso(n_samples: int = 300, n_features: int = 600, rho: float = 0.95, seed: 
     if not -1.0 < float(rho) < 1.0:
         raise ValueError(f"rho must be in (-1, 1), got {rho!r}")
     lam_ratio, l2 = check_float(lam_ratio, "lam_ratio", low=0.0, low_inclusive=False), check_float(l2, "l2", low=0.0)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     Z = rng.standard_normal((n_samples, n_features))
     A = np.empty_like(Z)
     A[:, 0] = Z[:, 0]
