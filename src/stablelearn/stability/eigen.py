@@ -36,11 +36,9 @@ class SpectralEstimate:
         this status, never a silent NaN).
     values, vectors : optional
         All k Ritz pairs of a top-k Lanczos solve (per-block values of a block power iteration).
-    error : float
-        The solver's estimate of ``|value - exact|`` (Lanczos: ``min(r, r**2 / gap)`` with the Ritz residual
-        ``r`` and the gap to the next Ritz value or the ``gap`` hint; NaN when unknown).
-    gap : float
-        Distance from the top Ritz value to the next one (NaN when the solve had a single iteration).
+    residual : float
+        ``||A y - value y||`` for the returned unit vector ``y`` (Lanczos and power iteration): ``value`` lies
+        within ``residual`` of an eigenvalue of ``A`` (NaN when unknown).
     """
 
     value: float
@@ -52,8 +50,7 @@ class SpectralEstimate:
     status: str = "converged"
     values: np.ndarray | None = None
     vectors: torch.Tensor | None = None
-    error: float = float("nan")
-    gap: float = float("nan")
+    residual: float = float("nan")
 
 
 def _nonfinite(n_iter: int, matvecs: int, history: list[float]) -> SpectralEstimate:
@@ -76,13 +73,13 @@ def power_iteration(matvec: MatVec, v0: torch.Tensor, *, iters: int, tol: float,
         history.append(lam - shift)
         norm = w.norm()
         if norm == 0:
-            return SpectralEstimate(-shift, v, it, True, it, np.asarray(history), error=0.0)
+            return SpectralEstimate(-shift, v, it, True, it, np.asarray(history), residual=0.0)
         err = float((w - lam * v).norm())
         v = w / norm
         if lam_prev is not None and abs(lam - lam_prev) <= tol * abs(lam):
-            return SpectralEstimate(lam - shift, v, it, True, it, np.asarray(history), error=err)
+            return SpectralEstimate(lam - shift, v, it, True, it, np.asarray(history), residual=err)
         lam_prev = lam
-    return SpectralEstimate(history[-1], v, iters, False, iters, np.asarray(history), "max_iter", error=err)
+    return SpectralEstimate(history[-1], v, iters, False, iters, np.asarray(history), "max_iter", residual=err)
 
 
 def block_power_iteration(matvec: MatVec, v0: torch.Tensor, *, iters: int, tol: float) -> SpectralEstimate:
@@ -111,25 +108,19 @@ def block_power_iteration(matvec: MatVec, v0: torch.Tensor, *, iters: int, tol: 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float, which: str = "top",
-            stop: str = "residual", gap: float | None = None) -> SpectralEstimate:
+def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float, which: str = "top") -> SpectralEstimate:
     """Symmetric Lanczos with full reorthogonalisation for the ``k`` algebraically largest (``"top"``) or
     smallest (``"bottom"``) eigenvalues.
 
     Parameters
     ----------
     matvec, v0 : the operator and the start vector.
-    k, iters, tol, which : wanted pairs, iteration budget, tolerance, end of the spectrum.
-    stop : str
-        ``"residual"`` (default): converged when every wanted Ritz pair has residual
-        ``r_i = |beta_m s_mi| <= tol * |theta_i|`` (a bound on ``||A y - theta y||``, so each Ritz value lies
-        within ``tol`` relative of an eigenvalue). ``"error"``: converged when the *estimated* error of the
-        extreme Ritz value, ``min(r, r**2 / gap)`` (the Kato-Temple form with the smaller of the gap to the next
-        Ritz value and the ``gap`` hint), is ``<= tol * |theta|``; the tracking
-        test of ``StabilityMonitor``, which stops after one or two products from a warm start.
-    gap : float, optional
-        A hint for the spectral gap (``"error"`` only), e.g. from a converged top-2 solve at nearby weights.
-
+    k, iters, which : wanted pairs, iteration budget, end of the spectrum.
+    tol : float
+        Converged when every wanted Ritz pair has residual ``r_i = |beta_m s_mi| <= tol * |theta_i|`` (a bound
+        on ``||A y - theta y||``, so each Ritz value lies within ``tol`` relative of an eigenvalue). From a
+        warm start (a previous Ritz vector at nearby weights) this takes a few products: the tracking of
+        ``StabilityMonitor``.
     Notes
     -----
     It keeps all Lanczos vectors (``iters x n`` memory). An invariant subspace (``beta = 0``) ends the solve
@@ -157,17 +148,8 @@ def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float,
         wanted = order[: min(k, m + 1)]
         history.append(float(theta[wanted[0]]))
         residuals = np.abs(beta * s[-1, wanted])
-        g = abs(float(theta[order[0]] - theta[order[1]])) if m >= 1 else np.inf
-        if gap is not None:  # the Ritz gap only overestimates the true one (theta_2 <= lambda_2): take the smaller
-            g = min(g, gap)
-        g = g if np.isfinite(g) else np.nan
-        r0 = float(residuals[0])
-        err = min(r0, r0**2 / g) if g == g and g > 0 else r0
         scale = np.maximum(np.abs(theta[wanted]), 1e-300)
-        if stop == "error":
-            done = len(wanted) == k and err <= tol * scale[0]
-        else:
-            done = len(wanted) == k and bool(np.all(residuals <= tol * scale))
+        done = len(wanted) == k and bool(np.all(residuals <= tol * scale))
         invariant = beta <= 1e-12 * max(abs(alpha), 1e-300)
         if done or invariant or m + 1 == iters:
             converged = bool(done or m + 1 == n or invariant)
@@ -176,7 +158,7 @@ def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float,
             return SpectralEstimate(
                 float(theta[wanted[0]]), vecs[0], m + 1, converged, m + 1, np.asarray(history),
                 "converged" if converged else "max_iter", values=theta[wanted].copy(), vectors=vecs,
-                error=0.0 if invariant else err, gap=float(g) if m >= 1 else float("nan"),
+                residual=0.0 if invariant else float(residuals[0]),
             )
         betas.append(beta)
         q = w / beta

@@ -3,8 +3,7 @@
 Cheap metrics (gradient, weight and output norms, update/weight ratio) run every ``cheap_every`` steps; the
 spectral check runs every ``every`` steps, or as often as an overhead budget allows. A check *tracks* the
 sharpness rather than re-measuring it: Lanczos starts from the previous check's Ritz vector on a fixed probe
-subsample and stops as soon as its estimated relative error is below ``tol`` (usually after one or two
-Hessian-vector products). The exact cold measurement stays :func:`~stablelearn.stability.sharpness` and
+subsample and stops as soon as the Ritz residual is below ``tol`` relative (a few Hessian-vector products). The exact cold measurement stays :func:`~stablelearn.stability.sharpness` and
 :func:`~stablelearn.stability.profile` (docs/stability.md, "Monitor").
 """
 
@@ -209,9 +208,10 @@ class StabilityMonitor:
     iters : int
         Lanczos budget of a check (keeps ``iters`` vectors of the parameter size in memory).
     tol : float
-        Tracking tolerance: a check stops when the estimated relative error of the sharpness
-        (``min(r, r**2/gap) / lambda`` with the Ritz residual r) is below ``tol`` (default 0.03). Warm-started
-        from the previous check's Ritz vector, this usually takes one or two Hessian-vector products.
+        Tracking tolerance (default 0.05): every check's Lanczos stops when the Ritz residual is at most ``tol``
+        relative (the estimate lies within ``tol`` relative of an eigenvalue). The first check starts cold; later
+        checks start from the previous check's Ritz vector and stop after a few Hessian-vector products.
+        Measured accuracy against exact eigenvalues: docs/stability.md, "Monitor".
     seed : None, int or Generator
         Seeds the first start vector, the probe subsample and the tangent direction (independent streams).
     chunk_size : int, optional
@@ -257,7 +257,7 @@ class StabilityMonitor:
         alerts: str | Callable[[Alert], None] = "warn",
         patience: int = 3,
         iters: int = 20,
-        tol: float = 0.03,
+        tol: float = 0.05,
         seed: Seed = 0,
         chunk_size: int | None = None,
         mode: str = "eval",
@@ -312,7 +312,6 @@ class StabilityMonitor:
         self.history.layer_names = list(self.space.names)
         self.fired: list[Alert] = []
         self._vectors: dict[str, torch.Tensor | None] = {}
-        self._gap: float | None = None
         self._streaks = {"margin": 0, "energy": 0, "exponent": 0}
         self._last_loss: float | None = None
         self._log_rho: list[float] = []
@@ -370,20 +369,14 @@ class StabilityMonitor:
         self._vectors[key] = est.vector
         return est
 
-    def _track(self, op: Callable, key: str, gap_key: str | None = None):
-        """Lanczos on ``op``: the first solve is cold, with the residual test on the top two Ritz pairs (so that
-        their gap is reliable); later solves start from the previous Ritz vector and stop on the estimated
-        error ``min(r, r**2/gap) <= tol * lambda``, with the smaller of the current Ritz gap and the cold gap."""
+    def _track(self, op: Callable, key: str):
+        """Lanczos on ``op`` to the residual test at ``tol``, started from the previous Ritz vector of ``key``
+        (a seeded random vector at the first check)."""
         v0 = self._vectors.get(key)
-        if v0 is None:
+        cold = v0 is None
+        if cold:
             v0 = random_unit(self.space.size, self._start_seed, self.space.dtype, self.space.device)
-            k = min(2, self.space.size)
-            est = lanczos(op, v0, k=k, iters=max(self.iters, 50), tol=self.tol, which="top")
-            if gap_key and est.values is not None and len(est.values) == 2:
-                self._gap = float(est.values[0] - est.values[1])
-        else:
-            est = lanczos(op, v0, k=1, iters=self.iters, tol=self.tol, which="top", stop="error",
-                          gap=self._gap if gap_key else None)
+        est = lanczos(op, v0, k=1, iters=max(self.iters, 50) if cold else self.iters, tol=self.tol)
         if est.vector is not None:
             self._vectors[key] = est.vector
         return est
@@ -398,8 +391,8 @@ class StabilityMonitor:
             if "sharpness" in self.metrics:
                 if op.hvp_mode == "retained":
                     op.build()  # the probe loss comes with the gradient graph
-                top = self._track(op, "sharpness", gap_key="sharpness")
-                row["sharpness"], row["sharpness_error"], row["hvps"] = top.value, top.error / abs(top.value), top.matvecs
+                top = self._track(op, "sharpness")
+                row["sharpness"], row["hvps"] = top.value, top.matvecs
                 self._margin(row, info, top.value)
             if "probe_loss" in self.metrics:
                 row["probe_loss"] = op.loss if op.loss is not None else total_loss(self.space, self.loss_fn, self.probe)
@@ -432,7 +425,7 @@ class StabilityMonitor:
             measured = math.nan
             if info.preconditioner is not None:
                 pre = self._solve("precond", sharpness, self.model, self.loss_fn, self.probe,
-                                  preconditioner=info.preconditioner, stop="error")
+                                  preconditioner=info.preconditioner)
                 row["precond_sharpness"] = measured = pre.value
         row["margin"] = measured / info.edge
 

@@ -42,9 +42,6 @@ __all__ = [
     "parameter_jacobian_norm",
 ]
 
-STOPS = ("residual", "error")
-
-
 def start_vector(vector: object, n: int, seed: Seed, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """The warm start ``vector`` (checked: a finite non-zero tensor with ``n`` entries) or a seeded random one."""
     if vector is None:
@@ -106,8 +103,6 @@ def sharpness(
     mode: str = "eval",
     hvp_mode: str = "auto",
     preconditioner: torch.Tensor | np.ndarray | None = None,
-    stop: str = "residual",
-    gap: float | None = None,
 ) -> SpectralEstimate:
     """Sharpness lambda_max(H): the top (algebraic) eigenvalue of the Hessian of the mean probe loss.
 
@@ -140,9 +135,6 @@ def sharpness(
     preconditioner : tensor or array, optional
         A positive diagonal ``p`` (flat); the result is then lambda_max(P^-1 H), for Adam's edge 38/eta
         (Cohen et al. 2022).
-    stop, gap : str, float
-        Lanczos stopping test: ``"residual"`` (default, a bound) or ``"error"`` (estimated error, for
-        tracking; see :func:`lanczos`).
 
     Returns
     -------
@@ -156,14 +148,12 @@ def sharpness(
         the shapes and dtypes involved.
     """
     model, iters, tol = _check_common(model, loss_fn, iters, tol, method, mode)
-    check_choice(stop, "stop", STOPS)
-    gap = None if gap is None else check_float(gap, "gap", low=0.0)
     with measurement_mode(model, mode):
         space, op, matvec = hessian_operator(model, loss_fn, data, chunk_size=chunk_size, hvp_mode=hvp_mode,
                                              preconditioner=preconditioner)
         v0 = start_vector(vector, space.size, seed, space.dtype, space.device)
         if method == "lanczos":
-            return lanczos(matvec, v0, k=1, iters=iters, tol=tol, which="top", stop=stop, gap=gap)
+            return lanczos(matvec, v0, k=1, iters=iters, tol=tol, which="top")
         est = power_iteration(matvec, v0, iters=iters, tol=tol)
         if est.status != "non_finite" and est.value < 0:
             shifted = power_iteration(matvec, v0, iters=iters, tol=tol, shift=abs(est.value))
