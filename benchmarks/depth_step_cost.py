@@ -9,14 +9,14 @@ repetitions and reported as the median ms per Adam step (forward + backward + st
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
-from pathlib import Path
 
 import torch
+from _common import print_table, write_results
 from torch import nn
 
+from stablelearn._conventions import limit_threads
 from stablelearn.depth import MuP, ResidualBlock, ResidualMLP, make_optimizer
 
 
@@ -64,33 +64,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
-    torch.set_num_threads(1)
     shapes = [(128, 8), (512, 8)] if args.quick else [(128, 8), (128, 32), (512, 8), (512, 32)]
     reps, steps = (5, 10) if args.quick else (9, 20)
     kinds = ["plain torch (SP)", "mup", "stablelearn"]
     rows = []
-    for width, depth in shapes:
-        g = torch.Generator().manual_seed(0)
-        x, y = torch.randn(128, 32, generator=g), torch.randint(0, 10, (128,), generator=g)
-        built = {k: build(k.split()[0] if k != "plain torch (SP)" else "plain", width, depth, 64, 1e-3) for k in kinds}
-        for k in kinds:
-            time_steps(*built[k], x, y, 3)                                     # warm-up
-        times = {k: [] for k in kinds}
-        for _ in range(reps):
+    with limit_threads(1):
+        for width, depth in shapes:
+            g = torch.Generator().manual_seed(0)
+            x, y = torch.randn(128, 32, generator=g), torch.randint(0, 10, (128,), generator=g)
+            built = {k: build(k.split()[0] if k != "plain torch (SP)" else "plain", width, depth, 64, 1e-3)
+                     for k in kinds}
             for k in kinds:
-                times[k].append(time_steps(*built[k], x, y, steps))
-        med = {k: statistics.median(v) for k, v in times.items()}
-        rows.append({"width": width, "depth": depth, **{k: med[k] for k in kinds},
-                     "overhead vs mup": med["stablelearn"] / med["mup"] - 1,
-                     "overhead vs plain": med["stablelearn"] / med["plain torch (SP)"] - 1})
-    cols = ["width", "depth", *[f"{k} ms/step" for k in kinds], "overhead vs mup", "overhead vs plain"]
-    print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
-    for r in rows:
-        print(f"| {r['width']} | {r['depth']} | " + " | ".join(f"{r[k]:.3f}" for k in kinds)
-              + f" | {100 * r['overhead vs mup']:+.1f}% | {100 * r['overhead vs plain']:+.1f}% |")
-    out = Path(__file__).parent / "results" / "depth_step_cost.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"quick": args.quick, "reps": reps, "steps": steps, "rows": rows}, indent=1))
+                time_steps(*built[k], x, y, 3)                                 # warm-up
+            times = {k: [] for k in kinds}
+            for _ in range(reps):
+                for k in kinds:
+                    times[k].append(time_steps(*built[k], x, y, steps))
+            med = {k: statistics.median(v) for k, v in times.items()}
+            rows.append([width, depth, *[med[k] for k in kinds], f"{100 * (med['stablelearn'] / med['mup'] - 1):+.1f}%",
+                         f"{100 * (med['stablelearn'] / med['plain torch (SP)'] - 1):+.1f}%"])
+    table = print_table("ms per Adam step (median, one torch thread)",
+                        ["width", "depth", *[f"{k} ms/step" for k in kinds], "overhead vs mup", "overhead vs plain"],
+                        rows)
+    write_results("depth_step_cost", {"quick": args.quick, "reps": reps, "steps": steps, "table": table})
 
 
 if __name__ == "__main__":

@@ -1,69 +1,85 @@
-"""Wall time of one LR x depth sweep (`stablelearn.depth.lr_sweep`) per executor: does it scale with workers?
+"""Wall time of one LR x depth sweep (`stablelearn.depth.lr_sweep`): batched vs one-by-one, a process pool and Ray.
 
-    python benchmarks/depth_sweep_scaling.py [--quick] [--executor local|ray|all]
+    python benchmarks/depth_sweep_scaling.py [--quick] [--widths 64 128] [--skip-ray]
 
-The same cells (teacher task, depth-muP two-layer blocks, Adam) run with the in-process executor
-(1 job), a 2-process local pool and a local Ray instance with 2 CPUs; nothing is cached, and the
-losses of every executor are checked to agree exactly with the in-process run.
+The same grid (teacher task, depth-muP two-layer blocks, Adam, stem and readout frozen) runs, for each
+width, as
+
+* ``one-by-one``: one network per cell, in process (``batched=False``, 1 job);
+* ``batched``: all LRs x seeds of a depth as one stacked model, in process (``batched=True``, 1 job);
+* ``pool-2``: one network per cell on a 2-process local pool;
+* ``ray-2``: one network per cell on a local Ray instance with 2 CPUs;
+* ``batched pool-2``: batched groups on the 2-process pool.
+
+Nothing is cached; worker start-up is timed apart from the sweep. Every mode's losses are compared with
+the one-by-one run (max relative difference over the finished runs, and whether the same runs diverged).
+The modes run one after the other in one process, so they share the machine's load at that moment.
 """
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import time
-from pathlib import Path
 
 import numpy as np
-import torch
+from _common import print_table, write_results
 
-from stablelearn.depth import DepthMuP, DepthMuPCorrected, lr_sweep
+from stablelearn._conventions import limit_threads
+from stablelearn.depth import DepthMuP, lr_sweep
 from stablelearn.runtime import get_executor
+
+
+def run_mode(mode: str, grid: dict, width: int) -> tuple[float, float, object]:
+    batched = mode.startswith("batched")
+    kind, jobs = ("ray", 2) if "ray" in mode else ("local", 2 if "pool" in mode else 1)
+    ex = get_executor(kind, jobs=jobs)
+    try:
+        t0 = time.perf_counter()
+        ex.map(len, [{}] * 4 * jobs, progress=False)    # start the workers outside the timing
+        startup = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        res = lr_sweep("teacher", {"depth-muP": DepthMuP()}, widths=[width], batched=batched, executor=ex,
+                       progress=False, **grid)
+        return startup, time.perf_counter() - t0, res
+    finally:
+        ex.close()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--executor", choices=["local", "ray", "all"], default="all")
+    ap.add_argument("--widths", type=int, nargs="+", default=[64, 128])
+    ap.add_argument("--skip-ray", action="store_true")
     args = ap.parse_args()
-    torch.set_num_threads(1)
-    grid = dict(depths=[2, 8], log2_lrs=[-8.0, -7.0, -6.0, -5.0], seeds=[0, 1], widths=[64], steps=30,
+    grid = dict(depths=[2, 8], log2_lrs=[-9.0, -8.0, -7.0, -6.0, -5.0, -4.0], seeds=[0, 1], steps=20,
                 batch_size=64) if args.quick else \
-        dict(depths=[2, 4, 8, 16], log2_lrs=[-9.0, -8.0, -7.0, -6.0, -5.0, -4.0], seeds=[0, 1], widths=[64],
-             steps=60, batch_size=64)
-    schemes = {"depth-muP": DepthMuP(), "corrected": DepthMuPCorrected()}
-    runs = []
-    if args.executor in ("local", "all"):
-        runs += [("local", 1), ("local", 2)]
-    if args.executor in ("ray", "all"):
-        runs += [("ray", 2)]
-    n_cells = len(schemes) * len(grid["depths"]) * len(grid["log2_lrs"]) * len(grid["seeds"])
-    rows, reference = [], None
-    for kind, jobs in runs:
-        ex = get_executor(kind, jobs=jobs)
-        try:
-            t0 = time.perf_counter()
-            ex.map(len, [{}] * 4 * jobs)  # start the workers (process spawn, torch import) outside the timing
-            startup = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            res = lr_sweep("teacher", schemes, progress=False, executor=ex, **grid)
-            wall = time.perf_counter() - t0
-        finally:
-            ex.close()
-        if reference is None:
-            reference = res.losses
-        rows.append({"executor": kind, "jobs": jobs, "cells": n_cells, "startup_s": startup, "wall_s": wall,
-                     "same_losses_as_first": bool(np.array_equal(res.losses, reference))})
-    base = rows[0]["wall_s"]
-    print("| executor | jobs | cells | start-up (s) | sweep wall (s) | speed-up | identical losses |\n"
-          "|---|---|---|---|---|---|---|")
-    for r in rows:
-        r["speedup"] = base / r["wall_s"]
-        print(f"| {r['executor']} | {r['jobs']} | {r['cells']} | {r['startup_s']:.1f} | {r['wall_s']:.1f} | "
-              f"{r['speedup']:.2f}x | "
-              f"{r['same_losses_as_first']} |")
-    out = Path(__file__).parent / "results" / "depth_sweep_scaling.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"quick": args.quick, "grid": grid, "rows": rows}, indent=1))
+        dict(depths=[2, 8, 16], log2_lrs=[x / 2 for x in range(-20, -7)], seeds=[0, 1], steps=60, batch_size=128)
+    modes = ["one-by-one", "batched", "pool-2", *([] if args.skip_ray else ["ray-2"]), "batched pool-2"]
+    n_runs = len(grid["depths"]) * len(grid["log2_lrs"]) * len(grid["seeds"])
+    rows, raw = [], []
+    load = os.getloadavg()[0]
+    with limit_threads(1):
+        for width in args.widths:
+            ref_wall, ref = None, None
+            for mode in modes:
+                startup, wall, res = run_mode(mode, grid, width)
+                if ref is None:
+                    ref_wall, ref = wall, res
+                fin = np.isfinite(ref.losses) & np.isfinite(res.losses)
+                rel = float(np.max(np.abs(res.losses[fin] - ref.losses[fin]) / np.abs(ref.losses[fin]))) if fin.any() else 0.0
+                same = bool(np.array_equal(np.isfinite(ref.losses), np.isfinite(res.losses)))
+                rows.append([width, mode, n_runs, startup, wall, f"{ref_wall / wall:.2f}x", rel, same])
+                raw.append({"width": width, "mode": mode, "startup_s": startup, "wall_s": wall,
+                            "speedup_vs_one_by_one": ref_wall / wall, "max_rel_diff": rel, "same_divergence": same})
+                print(f"width {width} {mode}: {wall:.1f} s", flush=True)
+    table = print_table(
+        f"One LR sweep ({n_runs} runs per width: L in {grid['depths']}, {len(grid['log2_lrs'])} LRs, "
+        f"{len(grid['seeds'])} seeds, {grid['steps']} Adam steps, batch {grid['batch_size']}); "
+        f"load average at start {load:.1f} on {os.cpu_count()} cores",
+        ["width", "mode", "runs", "start-up (s)", "sweep wall (s)", "speed-up vs one-by-one",
+         "max rel. loss diff", "same runs diverged"], rows)
+    write_results("depth_sweep_scaling", {"quick": args.quick, "grid": grid, "load_average_at_start": load,
+                                          "table": table, "rows": raw})
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Decoupled backward, feature updates, knock-outs and the coordinate check (spec 3.2, 6)."""
+"""Decoupled backward, feature updates, knock-outs and the coordinate check (docs/depth.md, "Diagnostics")."""
 import pytest
 import torch
 

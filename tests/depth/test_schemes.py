@@ -12,7 +12,7 @@ N0 = 32
 
 
 def expected_lr(scheme, role, opt, m_n, m_L):
-    """The spec's tables (1.1, 1.2, 1.3) written out by hand, role by role."""
+    """The tables of docs/depth.md (muP, depth-muP, correction) written out by hand, role by role."""
     if isinstance(scheme, SP) or type(scheme) is SP:
         return 1.0
     width = {("sgd", "input"): m_n, ("sgd", "output"): m_n, ("sgd", "block"): 1.0, ("sgd", "block_inner"): 1.0,
@@ -22,7 +22,7 @@ def expected_lr(scheme, role, opt, m_n, m_L):
         return width
     depth = {"sgd": 1.0, "adam": m_L ** -0.5}[opt]           # depth-muP, alpha = gamma = 1/2
     if type(scheme) is DepthMuPCorrected and role == "block_inner":
-        depth *= m_L ** 0.5                                   # spec 4: SGD eta*sqrt(L/L0), Adam eta/m_n
+        depth *= m_L ** 0.5                                   # the correction: SGD eta*sqrt(L/L0), Adam eta/m_n
     return width * depth
 
 
@@ -49,14 +49,14 @@ def test_initial_weights_have_the_tables_variances(scheme):
         blocks = torch.cat([p.flatten() for name, p in model.named_parameters() if name.startswith("blocks")])
         assert blocks.var().item() == pytest.approx(1 / n, rel=0.05)
         assert model.stem.weight.var().item() == pytest.approx(1 / d, rel=0.15)
-        want_out = 1 / n if type(scheme) is SP else 1 / N0     # muP readout: constant 1/n0 (spec 1.1)
+        want_out = 1 / n if type(scheme) is SP else 1 / N0     # muP readout: constant 1/n0 (TP5 / mup)
         assert model.head.weight.var().item() == pytest.approx(want_out, rel=0.3)
 
 
 def test_readout_zero_init_and_alternative_depth_exponents():
     model = ResidualMLP(4, 64, 4, 2, scheme=MuP(readout_zero_init=True))
     assert torch.count_nonzero(model.head.weight) == 0
-    ode = DepthMuP(alpha=1.0, gamma=0.0)                      # the 1/L scaling row of spec 1.2
+    ode = DepthMuP(alpha=1.0, gamma=0.0)                      # the 1/L scaling row of TP6
     assert ode.branch_multiplier(16.0) == pytest.approx(1 / 16)
     assert ode.lr_factor("block", "sgd", 1.0, 16.0) == pytest.approx(16.0)
     assert ode.lr_factor("block", "adam", 1.0, 16.0) == pytest.approx(1.0)

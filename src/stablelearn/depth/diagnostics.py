@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -267,7 +268,7 @@ class CoordCheck:
                 and r["depth"] == depth and r["step"] == step]
         return rows[0]["value"] if rows else math.nan
 
-    def plot(self, quantities: list[str] | None = None):
+    def plot(self, quantities: list[str] | None = None) -> Any:
         """Figure: each quantity against width (first row, at the smallest depth) and depth (second row,
         at the smallest width), one line per step, log-log axes. Flat lines = correct scaling.
 

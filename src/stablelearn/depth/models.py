@@ -14,7 +14,7 @@ from torch import nn
 
 import numpy as np
 
-from stablelearn._conventions import check_bool, check_choice, check_int
+from stablelearn._conventions import check_bool, check_choice, check_int, torch_seeded
 from stablelearn.nn import ResidualBlock
 
 from .parametrize import parametrize
@@ -137,12 +137,13 @@ class ResidualMLP(_ResidualNet):
         width, depth, block_layers = _check_common(width, depth, block_layers, dtype)
         bias, mean_subtract = check_bool(bias, "bias"), check_bool(mean_subtract, "mean_subtract")
         kw = {"device": device, "dtype": dtype}
-        self.stem = nn.Linear(in_dim, width, bias=bias, **kw)
-        self.blocks = nn.ModuleList(
-            ResidualBlock(_branch(lambda: nn.Linear(width, width, bias=bias, **kw), block_layers,
-                                  activation, form, mean_subtract)) for _ in range(depth))
-        self.head_act = make_activation(activation)
-        self.head = nn.Linear(width, out_dim, bias=bias, **kw)
+        with torch_seeded(None):        # torch's default initialisers draw from the global RNG: restore it
+            self.stem = nn.Linear(in_dim, width, bias=bias, **kw)
+            self.blocks = nn.ModuleList(
+                ResidualBlock(_branch(lambda: nn.Linear(width, width, bias=bias, **kw), block_layers,
+                                      activation, form, mean_subtract)) for _ in range(depth))
+            self.head_act = make_activation(activation)
+            self.head = nn.Linear(width, out_dim, bias=bias, **kw)
         parametrize(self, scheme if scheme is not None else DepthMuP(), base_width, base_depth, seed=seed)
 
 
@@ -176,11 +177,12 @@ class ResNet(_ResidualNet):
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
         kw = {"device": device, "dtype": dtype, "padding": kernel_size // 2, "bias": False}
-        self.stem = nn.Conv2d(in_channels, width, kernel_size, **kw)
-        self.blocks = nn.ModuleList(
-            ResidualBlock(_branch(lambda: nn.Conv2d(width, width, kernel_size, **kw), block_layers,
-                                  activation, "pre", False)) for _ in range(depth))
-        self.head_act = nn.Sequential(make_activation(activation), nn.AdaptiveAvgPool2d(1),
-                                      nn.Flatten())
-        self.head = nn.Linear(width, num_classes, bias=False, device=device, dtype=dtype)
+        with torch_seeded(None):        # torch's default initialisers draw from the global RNG: restore it
+            self.stem = nn.Conv2d(in_channels, width, kernel_size, **kw)
+            self.blocks = nn.ModuleList(
+                ResidualBlock(_branch(lambda: nn.Conv2d(width, width, kernel_size, **kw), block_layers,
+                                      activation, "pre", False)) for _ in range(depth))
+            self.head_act = nn.Sequential(make_activation(activation), nn.AdaptiveAvgPool2d(1),
+                                          nn.Flatten())
+            self.head = nn.Linear(width, num_classes, bias=False, device=device, dtype=dtype)
         parametrize(self, scheme if scheme is not None else DepthMuP(), base_width, base_depth, seed=seed)

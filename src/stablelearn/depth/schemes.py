@@ -445,20 +445,20 @@ class CompleteP(DepthMuP):
 SCHEMES = {cls.__name__: cls for cls in (SP, MuP, DepthMuP, DepthMuPCorrected, CompleteP)}
 
 
-def scheme_from_dict(spec: dict) -> Parametrization:
+def scheme_from_dict(data: dict) -> Parametrization:
     """Rebuild a scheme from :meth:`Parametrization.to_dict` output.
 
     Parameters
     ----------
-    spec : dict
+    data : dict
 
     Returns
     -------
     Parametrization
     """
-    if not isinstance(spec, dict) or "scheme" not in spec:
-        raise TypeError("spec must be a dict with a 'scheme' key, as written by Parametrization.to_dict()")
-    kwargs = dict(spec)
+    if not isinstance(data, dict) or "scheme" not in data:
+        raise TypeError("data must be a dict with a 'scheme' key, as written by Parametrization.to_dict()")
+    kwargs = dict(data)
     name = kwargs.pop("scheme")
     if name not in SCHEMES:
         raise ValueError(f"unknown scheme {name!r}; expected one of {sorted(SCHEMES)}")

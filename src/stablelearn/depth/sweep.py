@@ -44,10 +44,10 @@ def _resolve(path: str, what: str) -> Any:
         raise ValueError(f"{what} {path!r} cannot be imported: {err}") from err
 
 
-def _task(spec: str) -> Task:
-    task = make_task(spec) if spec in TASKS else _resolve(spec, "task")()
+def _task(name: str) -> Task:
+    task = make_task(name) if name in TASKS else _resolve(name, "task")()
     if not isinstance(task, Task):
-        raise TypeError(f"task {spec!r} must build a stablelearn.depth.Task, got {type(task).__name__}")
+        raise TypeError(f"task {name!r} must build a stablelearn.depth.Task, got {type(task).__name__}")
     return task
 
 
