@@ -10,10 +10,12 @@ def test_quick_profile_end_to_end(tmp_path):
     assert rec["status"] == "ok", rec["error"]
     claims = rec["claims"]
     assert [c["statement"][:3] for c in claims] == [f"C{i}:" for i in range(1, 9)]
-    assert all(isinstance(c["holds"], bool) and c["measured"] for c in claims)
+    assert all(c["holds"] in (True, False, None) and c["measured"] for c in claims)
+    assert all("Table" in c["criterion"] or "Alg. 1" in c["criterion"] or "Sec. 5" in c["criterion"] for c in claims)
     assert claims[7]["holds"]  # C8: the oracle never lets a method exceed its budget
     folder = tmp_path / "attacks"
-    assert (folder / "table.md").read_text().count("| PARS-OPT S1 |") >= 1
+    table = (folder / "table.md").read_text()
+    assert table.count("| PARS-OPT S1 |") >= 1 and "preset study" in table and "Kendall" in table
     assert list(folder.glob("*.png"))
     saved = json.loads((folder / "result.json").read_text())
     assert len(saved["claims"]) == 8
