@@ -1,6 +1,6 @@
 """RBNO online/offline cost against the full-order FE solve and the grid operators (PCA-Net, neuralop FNO).
 
-Heat conduction (spec 1a) on an n x n mesh, RT2 x P2. Online: time per parameter of
+Heat conduction (arXiv 2512.21319, setup 1) on an n x n mesh, RT2 x P2. Online: time per parameter of
 (a) scikit-fem assemble + sparse solve, (b) RBNO network + reduced estimator (batched),
 (c) RB-FOSLS optimum (batched r x r solves) + estimator, (d) PCA-Net / FNO inference, and with
 the projection onto the FE space that their errors need. Offline: snapshots, POD + reduction,
@@ -12,14 +12,13 @@ training. Accuracy: relative X error vs the FE solution, RBNO against the RB opt
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
-import torch
+from _common import print_table, write_results
 
-from stablelearn.rbno import (FNOBaseline, HeatConduction, PCANet, RBNO, ReducedFOSLS, pod, relative_error)
+from stablelearn._conventions import limit_threads
+from stablelearn.rbno import RBNO, FNOBaseline, HeatConduction, PCANet, ReducedFOSLS, pod, relative_error
 
 
 def best_time(fn, repeat: int = 5) -> float:
@@ -35,8 +34,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="16x16 mesh, fewer snapshots and steps")
     args = ap.parse_args()
-    torch.set_num_threads(1)
-    n, n_s, r, steps, n_test = (16, 60, 24, 400, 50) if args.quick else (32, 200, 32, 3000, 200)
+    with limit_threads(1):
+        run(args.quick)
+
+
+def run(quick: bool) -> None:
+    n, n_s, r, steps, n_test = (16, 60, 24, 400, 50) if quick else (32, 200, 32, 3000, 200)
     P = HeatConduction(n)
     rng = np.random.default_rng(0)
     mu_s, mu_test, mu_train = P.sample(n_s, rng), P.sample(n_test, rng), P.sample(4000, rng)
@@ -52,12 +55,12 @@ def main() -> None:
     res["reduced_memory_MB"] = red.memory_bytes / 2 ** 20
     net = RBNO(red, loss="residual", seed=0)
     tr = net.fit(mu_train, steps=steps)
-    res["offline_train_s"] = tr.seconds
+    res["offline_train_s"] = tr.wall_time
     values = np.stack([P.vertex_values(x) for x in X_s])
     pca = PCANet(P, output_modes=min(64, n_s), seed=0)
-    res["offline_pcanet_s"] = pca.fit(mu_s, values, steps=steps).seconds
+    res["offline_pcanet_s"] = pca.fit(mu_s, values, steps=steps).wall_time
     fno = FNOBaseline(P, n_modes=(8, 8), hidden=16, n_layers=2, seed=0)
-    res["offline_fno_s"] = fno.fit(mu_s, values, steps=max(100, steps // 10)).seconds
+    res["offline_fno_s"] = fno.fit(mu_s, values, steps=max(100, steps // 10)).wall_time
 
     X_test = P.solve_many(mu_test)
     k = 10
@@ -82,22 +85,15 @@ def main() -> None:
     res["targets"] = {"speedup >= 100": res["speedup_rbno_vs_fe"] >= 100,
                       "rel X within 2x of RB optimum": acc["RBNO (residual)"] <= 2 * acc["RB optimum"]}
 
-    print(f"\nHeat conduction {n}x{n}, {P.ndofs} dofs, r={r}, N_s={n_s}, {steps} training steps, one thread\n")
-    print("| online method | time per parameter | speed-up vs FE |\n|---|---|---|")
-    for name, t in online.items():
-        print(f"| {name} | {t * 1e6:.1f} us | {t_fe / t:.0f}x |")
-    print("\n| offline item | value |\n|---|---|")
-    for kk in ("offline_snapshots_s", "offline_pod_reduce_s", "offline_train_s", "offline_pcanet_s",
-               "offline_fno_s", "reduced_memory_MB"):
-        print(f"| {kk} | {res[kk]:.3g} |")
-    print("\n| method | rel. X error vs FE |\n|---|---|")
-    for name, e in acc.items():
-        print(f"| {name} | {e:.3g} |")
+    title = f"Heat conduction {n}x{n}, {P.ndofs} dofs, r={r}, N_s={n_s}, {steps} training steps, one thread"
+    t1 = print_table(title, ["online method", "time per parameter [us]", "speed-up vs FE"],
+                     [[name, t * 1e6, t_fe / t] for name, t in online.items()])
+    t2 = print_table("Offline", ["item", "value"],
+                     [[kk, res[kk]] for kk in ("offline_snapshots_s", "offline_pod_reduce_s", "offline_train_s",
+                                              "offline_pcanet_s", "offline_fno_s", "reduced_memory_MB")])
+    t3 = print_table("Accuracy", ["method", "rel. X error vs FE"], [[k, e] for k, e in acc.items()])
     print("\ntargets:", res["targets"])
-    out = Path(__file__).parent / "results" / "rbno_online.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(res, indent=2, default=float))
-    print(f"wrote {out}")
+    write_results("rbno_online", {**res, "tables": [t1, t2, t3]})
 
 
 if __name__ == "__main__":

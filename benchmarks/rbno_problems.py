@@ -1,4 +1,4 @@
-"""RBNO vs PCA-Net and the neuralop FNO on Darcy flow and linear elasticity (spec 1b, 1c) at CPU scale.
+"""RBNO vs PCA-Net and the neuralop FNO on Darcy flow and linear elasticity (arXiv 2512.21319) at CPU scale.
 
 Runs the `rbno` reproduction's method comparison (same basis, same test set, same scoring) with a
 modest configuration: Darcy 16x16 and elasticity 16x8, 16 KL modes, 100 snapshots, r = 24. Prints
@@ -10,9 +10,10 @@ the claims and tables and writes JSON to benchmarks/results/rbno_problems.json.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
+
+from _common import write_results
 
 from stablelearn.experiments import rbno
 from stablelearn.runtime import Experiment, run_experiment
@@ -25,9 +26,11 @@ def main() -> None:
     n = 8 if args.quick else 16
     cfg = dict(rbno.EXPERIMENT.quick)
     cfg.update(problems=[{"problem": "darcy", "n": n, "modes": 16}, {"problem": "elasticity", "n": n, "modes": 16}],
-               n_snapshots=100, r=24, n_train=1000, n_test=50, steps=100 if args.quick else 600,
-               pcanet_steps=100 if args.quick else 600, sample_sizes=[64, 1024],
-               sample_steps=50 if args.quick else 300, c1_meshes=[], timing_params=5)
+               n_snapshots=100, r=24, n_train=1024, n_test=50, pcanet_steps=100 if args.quick else 600,
+               sample_sizes=[64, 1024], c1_meshes=[], timing_params=5)
+    steps = 100 if args.quick else 600
+    cfg["train"] = dict(cfg["train"], steps=steps)
+    cfg["baseline_train"] = dict(cfg["baseline_train"], steps=steps)
     ex = Experiment(name="rbno_problems", description="RBNO on Darcy and elasticity", run=rbno.run,
                     quick=cfg, full=cfg)
     with tempfile.TemporaryDirectory() as tmp:
@@ -37,11 +40,8 @@ def main() -> None:
         print((Path(tmp) / "rbno_problems" / "table.md").read_text())
     for c in rec["claims"]:
         print(f"- [{'holds' if c['holds'] else 'fails'}] {c['statement']} | {c['criterion']} | {c['measured']}")
-    out = Path(__file__).parent / "results" / "rbno_problems.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({k: rec[k] for k in ("config", "claims", "tables", "data", "wall_time")},
-                              indent=2, default=float))
-    print(f"wrote {out} ({rec['wall_time']:.0f} s)")
+    write_results("rbno_problems", {k: rec[k] for k in ("config", "claims", "tables", "data", "wall_time")})
+    print(f"({rec['wall_time']:.0f} s)")
 
 
 if __name__ == "__main__":

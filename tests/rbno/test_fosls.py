@@ -53,8 +53,8 @@ def test_manufactured_rate_and_estimator():
         errs.append(x_error(P, sol.x))
         ests.append(sol.estimate)
     rates = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
-    assert np.all((rates > 1.8) & (rates < 2.3)), rates  # spec 6a: O(h^2) for RT2 x P2
-    # norm equivalence with constants near one for p = 1 (spec 6a measured err/sqrt(J) = 0.98-0.99)
+    assert np.all((rates > 1.8) & (rates < 2.3)), rates  # O(h^2) for RT2 x P2 (docs/rbno.md, manufactured check)
+    # norm equivalence with constants near one for p = 1 (measured err/sqrt(J) = 0.98-0.99, docs/rbno.md)
     ratio = np.array(errs) / np.array(ests)
     assert np.all((ratio > 0.8) & (ratio < 1.25)), ratio
 

@@ -1,18 +1,18 @@
-"""RBNO: training decreases the FOSLS loss; certified prediction falls back exactly where promised."""
+"""RBNO: training decreases the FOSLS loss; the excess-loss report; the output re-solve; certified prediction."""
 
 import numpy as np
 import pytest
 import torch
 
+from stablelearn._conventions import limit_threads
+from stablelearn.rbno import STATUSES, FitResult
 from stablelearn.rbno.network import RBNO
 
 
 @pytest.fixture
 def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: extra intra-op threads only add contention
-    yield
-    torch.set_num_threads(threads)
+    with limit_threads(1):  # tiny networks: extra intra-op threads only add contention
+        yield
 
 
 def test_residual_training_decreases_loss(heat16, heat_rb, one_thread):
@@ -22,10 +22,47 @@ def test_residual_training_decreases_loss(heat16, heat_rb, one_thread):
     before = red.loss(net.coefficients(mu_test), mu_test).mean().item()
     res = net.fit(heat16.sample(200, seed=1), steps=80, batch_size=64, lr=3e-3, progress=False)
     after = red.loss(net.coefficients(mu_test), mu_test).mean().item()
-    assert res.status == "completed" and res.steps == 80
+    assert isinstance(res, FitResult) and res.status == "completed" and res.status in STATUSES
+    assert res.n_iter == 80 and len(res.history["objective"]) == 80 and res.wall_time > 0
     assert after < before
     # no network output can beat the RB optimum (it minimises J_r)
     assert after >= red.loss(red.optimum(mu_test), mu_test).mean().item()
+
+
+def test_excess_loss_report_tells_optimisation_from_generalisation(heat16, heat_rb, one_thread):
+    """J_r(c) - J_r(c*) = |||V(c - c*)|||^2 >= 0; the output re-solve minimises the training objective
+    over the output layer, so it cannot raise the training excess and leaves a zero gradient there."""
+    red = heat_rb[2]
+    mu_train, mu_test = heat16.sample(120, seed=1), heat16.sample(30, seed=2)
+    net = RBNO(red, hidden=(16,), seed=0)
+    net.fit(mu_train, steps=30, batch_size=32, lr=3e-3, progress=False)
+    ex_train, ex_test = net.excess_loss(mu_train), net.excess_loss(mu_test)
+    assert ex_train.shape == (120,) and ex_test.shape == (30,)
+    c, c_star = net.coefficients(mu_test), red.optimum(mu_test)
+    A = red.system(mu_test).A
+    d = c - c_star
+    assert np.allclose(ex_test, torch.einsum("bi,bij,bj->b", d, A, d).numpy(), rtol=1e-6, atol=1e-12)
+    assert (ex_train > -1e-10).all() and (ex_test > -1e-10).all()
+    net.refit_output(mu_train, ridge=0.0)
+    refit_train = net.excess_loss(mu_train)
+    assert refit_train.mean() <= ex_train.mean() * (1 + 1e-9)
+    out = net.net[-1]
+    out.zero_grad()
+    sysm = red.system(mu_train)
+    sysm.loss(net._forward(net._inputs(mu_train))).mean().backward()
+    scale = sysm.loss(net.coefficients(mu_train)).mean().item()
+    assert out.weight.grad.abs().max().item() < 1e-4 * max(scale, 1.0)
+
+
+def test_validation_checkpoint_and_ridge_choice(heat16, heat_rb, one_thread):
+    red = heat_rb[2]
+    net = RBNO(red, hidden=(16,), seed=0)
+    val = heat16.sample(20, seed=3)
+    res = net.fit(heat16.sample(100, seed=1), steps=40, batch_size=32, lr=1e-2, validation=val, eval_every=10,
+                  refit_output=True, ridge=[1e-8, 1e-2], progress=False)
+    assert list(res.history["validation_step"]) == [10, 20, 30, 40]
+    assert res.best_iter == 10 * (1 + int(np.argmin(res.history["validation"])))
+    assert res.output_refit and res.ridge in (1e-8, 1e-2)
 
 
 def test_certified_prediction(heat16, heat_rb):
@@ -43,6 +80,15 @@ def test_certified_prediction(heat16, heat_rb):
         assert np.allclose(cert.x[i], sol.x) and cert.estimate[i] == pytest.approx(sol.estimate)
     keep = ~cert.fallback
     assert np.allclose(cert.x[keep], raw.x[keep])
+
+
+def test_state_dict_round_trip(heat16, heat_rb):
+    red = heat_rb[2]
+    a, b = RBNO(red, hidden=(8,), seed=0), RBNO(red, hidden=(8,), seed=1)
+    mu = heat16.sample(3, seed=0)
+    b.load_state_dict(a.state_dict())
+    assert torch.equal(a.coefficients(mu), b.coefficients(mu))
+    assert not torch.equal(a.coefficients(mu), RBNO(red, hidden=(8,), seed=1).coefficients(mu))
 
 
 def test_rbno_bad_inputs(heat16, heat_rb):

@@ -22,9 +22,9 @@ def test_pod_orthonormal_and_tail_is_projection_error(heat16, heat_rb):
 
 def test_pod_bad_inputs(heat16, heat_rb):
     S, _, _ = heat_rb
-    with pytest.raises(ValueError, match="larger than the number of snapshots"):
+    with pytest.raises(ValueError, match="at most the number of snapshots"):
         pod(S, heat16.product(), S.shape[0] + 1)
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="r must be an integer >= 1"):
         pod(S, heat16.product(), 0)
     with pytest.raises(ValueError, match="product"):
         pod(S, np.eye(3), 2)

@@ -1,4 +1,5 @@
-"""Diffusion FOSLS problems (spec 1a, 1b, 2a): RT2 x P2 (the paper's RT1 x P2, k = 1) on scikit-fem.
+"""Diffusion FOSLS problems of arXiv 2512.21319 (heat conduction, Darcy flow): RT2 x P2 (the paper's
+RT1 x P2, k = 1, in scikit-fem's numbering) on scikit-fem.
 
 First-order system (code's sign convention): ``sigma = p grad u + f1``, ``div sigma + f = 0``;
 ``u = u_D`` on Gamma_D, ``sigma . n = g`` on Gamma_N. FOSLS functional
@@ -7,13 +8,15 @@ First-order system (code's sign convention): ``sigma = p grad u + f1``, ``div si
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from skfem import (Basis, BilinearForm, ElementTriP1, ElementTriP2, ElementTriRT2, ElementVector,
                    Functional,
                    LinearForm, MeshTri)
 from skfem.helpers import div, dot, grad
+
+from stablelearn._conventions import as_rng, check_array, check_float, check_int
 
 from .fosls import FOSLSProblem, Term
 
@@ -25,17 +28,20 @@ def _zero_vector(x: np.ndarray) -> np.ndarray:
 
 
 def rectangle_mesh(nx: int, ny: int, lx: float = 1.0, ly: float = 1.0) -> MeshTri:
-    """Uniform triangle mesh of (0,lx) x (0,ly) with boundaries named left/right/bottom/top."""
-    for name, v in (("nx", nx), ("ny", ny)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer; got {v!r}")
+    """Uniform triangle mesh of (0,lx) x (0,ly) with boundaries named left/right/bottom/top.
+
+    ``nx``, ``ny`` >= 1 cells per side; ``lx``, ``ly`` > 0 finite side lengths.
+    """
+    nx, ny = check_int(nx, "nx", low=1), check_int(ny, "ny", low=1)
+    lx = check_float(lx, "lx", low=0, low_inclusive=False)
+    ly = check_float(ly, "ly", low=0, low_inclusive=False)
     return MeshTri.init_tensor(np.linspace(0, lx, nx + 1), np.linspace(0, ly, ny + 1)).with_boundaries({
         "left": lambda x: np.isclose(x[0], 0.0), "right": lambda x: np.isclose(x[0], lx),
         "bottom": lambda x: np.isclose(x[1], 0.0), "top": lambda x: np.isclose(x[1], ly)})
 
 
 class Diffusion(FOSLSProblem):
-    """FOSLS for ``-div(p grad u + f1) = f`` with piecewise-constant ``p`` (spec 2a).
+    """FOSLS for ``-div(p grad u + f1) = f`` with piecewise-constant ``p`` (arXiv 2512.21319, diffusion FOSLS).
 
     The parameter of this general class is the vector of region values of ``p`` itself
     (``param_dim = n_regions``, every entry > 0). :class:`HeatConduction` and :class:`DarcyFlow`
@@ -48,6 +54,7 @@ class Diffusion(FOSLSProblem):
     dirichlet, neumann : boundary names of Gamma_D (u given) and Gamma_N (sigma . n given).
     u_D, g, f : callables of the point array ``x`` (2, ...) giving boundary data and source.
     f1 : callable giving the (2, ...) vector source of the constitutive law (default 0).
+    intorder : quadrature order, >= 4 (the degree of the RT2 x RT2 products).
     """
 
     sigma_names = (0,)
@@ -59,10 +66,11 @@ class Diffusion(FOSLSProblem):
                  f1: Field | None = None, intorder: int = 4) -> None:
         self.mesh = mesh
         self.element = ElementTriRT2() * ElementTriP2()
-        self.intorder = intorder
-        self.regions = np.asarray(regions, dtype=np.int64)
+        self.intorder = check_int(intorder, "intorder", low=4)
+        self.regions = check_array(regions, "regions", ndim=1, dtype=None).astype(np.int64)
         if self.regions.shape != (mesh.t.shape[1],) or self.regions.min() < 0:
-            raise ValueError(f"regions must be non-negative labels, one per element ({mesh.t.shape[1]}); got shape {self.regions.shape}")
+            raise ValueError(f"regions must be non-negative labels, one per element ({mesh.t.shape[1]}), "
+                             f"got shape {self.regions.shape}")
         self.n_regions = int(self.regions.max()) + 1
         if not hasattr(self, "param_dim"):
             self.param_dim = self.n_regions
@@ -130,12 +138,13 @@ class Diffusion(FOSLSProblem):
         terms = [Term(lambda th: th, k1, l1), Term(lambda th: th ** 2, k2)]
         self._setup(k0, l0, c0.assemble(basis), terms, np.concatenate([dofs_D, dofs_N]), lift)
 
-    def theta(self, mu: np.ndarray) -> np.ndarray:
+    def theta(self, mu: Any) -> np.ndarray:
+        """Region values of ``p``: the parameter itself, shape (n, n_regions)."""
         return self.check_mu(mu)
 
     def _check_range(self, mu: np.ndarray, name: str) -> None:
         if np.any(mu <= 0):
-            raise ValueError(f"{name}: the coefficient p must be > 0 in every region; got min {mu.min():.3g}")
+            raise ValueError(f"{name} must be > 0 in every region (the coefficient p), got min {mu.min():.3g}")
 
     def _product_forms(self, mu=None, kind: str = "X") -> BilinearForm:
         if kind == "L":
@@ -146,7 +155,7 @@ class Diffusion(FOSLSProblem):
             return dot(s, t) + div(s) * div(t) + u * v + dot(grad(u), grad(v))
         return mx
 
-    def primal_solve(self, mu: np.ndarray) -> np.ndarray:
+    def primal_solve(self, mu: Any) -> np.ndarray:
         """Independent primal P2 Galerkin solution ``(p grad u, grad v) = (f, v) - (f1, grad v) + <g, v>_N``.
 
         Used to validate the FOSLS displacement (tests); returns P2 dof values of u with the
@@ -168,17 +177,19 @@ class Diffusion(FOSLSProblem):
         return solve(*condense(A, b, x=u, D=D))
 
     def evaluate_primal(self, u: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Values at ``points`` (2, N) of a P2 field from :meth:`primal_solve`."""
         pb = Basis(self.mesh, ElementTriP2(), intorder=self.intorder)
         return pb.probes(points) @ u
 
 
 class HeatConduction(Diffusion):
-    """Heat conduction, setup 1 of the paper (spec 1a): 16 square inclusions, ``mu in [-1, 1]^16``.
+    """Heat conduction, setup 1 of arXiv 2512.21319: 16 square inclusions, ``mu in [-1, 1]^16``.
 
     ``p = 1`` on the background and ``10**mu_k`` in square k (side 1/8, centred at (i/8, j/8),
     i, j in {1, 3, 5, 7}; k runs over j then i). ``f1 = (0.5, -0.5) chi`` (chi the union of the
     squares), ``f = 1``; ``u = 0.1 (1-x) sin(4 pi y)`` on x = 0, 1 and ``sigma . n = 0.1 (1-y)
-    cos(2 pi x)`` on y = 0, 1. The coefficient is exactly affine over 17 regions (spec 6c).
+    cos(2 pi x)`` on y = 0, 1 (the authors' ``poisson_setup1``). The coefficient is exactly affine over
+    17 regions.
 
     ``n`` cells per side; must be a multiple of 16 so element edges resolve the inclusions.
     """
@@ -187,9 +198,10 @@ class HeatConduction(Diffusion):
     centres = np.array([(i / 8, j / 8) for i in (1, 3, 5, 7) for j in (1, 3, 5, 7)])
 
     def __init__(self, n: int = 32, intorder: int = 4) -> None:
-        if not isinstance(n, (int, np.integer)) or n < 16 or n % 16:
-            raise ValueError(f"n must be a positive multiple of 16 so the mesh resolves the 1/8 inclusions; got {n!r}")
-        self.n = int(n)
+        n = check_int(n, "n", low=16)
+        if n % 16:
+            raise ValueError(f"n must be a positive multiple of 16 so the mesh resolves the 1/8 inclusions, got {n!r}")
+        self.n = n
         mesh = rectangle_mesh(n, n)
         mid = mesh.p[:, mesh.t].mean(axis=1)
         regions = np.zeros(mesh.t.shape[1], dtype=np.int64)
@@ -209,28 +221,23 @@ class HeatConduction(Diffusion):
                          f=lambda x: np.ones_like(x[0]),
                          f1=lambda x: np.stack([0.5 * chi(x), -0.5 * chi(x)]), intorder=intorder)
 
-    def theta(self, mu: np.ndarray) -> np.ndarray:
+    def theta(self, mu: Any) -> np.ndarray:
+        """Region values ``(1, 10**mu_1, ..., 10**mu_16)``, shape (n, 17)."""
         mu = self.check_mu(mu)
         return np.concatenate([np.ones((mu.shape[0], 1)), 10.0 ** mu], axis=1)
 
     def _check_range(self, mu: np.ndarray, name: str) -> None:
         if np.any(np.abs(mu) > 1):
-            raise ValueError(f"{name} must lie in [-1, 1]^16; got values in [{mu.min():.3g}, {mu.max():.3g}]")
+            raise ValueError(f"{name} must lie in [-1, 1]^16, got values in [{mu.min():.3g}, {mu.max():.3g}]")
 
-    def sample(self, n: int, seed: int | np.random.Generator = 0) -> np.ndarray:
-        """``n`` draws of ``mu ~ U(-1, 1)^16``."""
-        return np.random.default_rng(seed).uniform(-1.0, 1.0, size=(_count(n), 16))
-
-
-def _count(n) -> int:
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer; got {n!r}")
-    return int(n)
+    def sample(self, n: int, seed: Any = 0) -> np.ndarray:
+        """``n`` >= 1 draws of ``mu ~ U(-1, 1)^16``; ``seed``: None, int >= 0 or Generator."""
+        return as_rng(seed).uniform(-1.0, 1.0, size=(check_int(n, "n", low=1), 16))
 
 
-def matern_kl(points: np.ndarray, modes: int, delta: float = 1.5, gamma: float = 0.15,
+def matern_kl(points: Any, modes: int, delta: float = 1.5, gamma: float = 0.15,
               lengths: tuple[float, float] = (1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
-    """KL modes of the field with covariance ``(delta I - gamma Laplacian)^-2`` on a rectangle (spec 6b).
+    """KL modes of the field with covariance ``(delta I - gamma Laplacian)^-2`` on a rectangle.
 
     Reconstructed deviation from the paper (which samples a BiLaplacian prior with a Robin
     correction on a finer mesh): the Neumann-Laplacian eigenpairs of the rectangle are known in
@@ -240,15 +247,19 @@ def matern_kl(points: np.ndarray, modes: int, delta: float = 1.5, gamma: float =
     every mesh (needed for refinement studies). Returns (``sqrt(c) phi`` at ``points`` (2, N) as an
     (N, modes) array, the kept ``c``).
     """
-    if not isinstance(modes, (int, np.integer)) or modes < 1:
-        raise ValueError(f"modes must be a positive integer; got {modes!r}")
-    if delta <= 0 or gamma <= 0:
-        raise ValueError(f"delta and gamma must be > 0; got {delta}, {gamma}")
-    lx, ly = lengths
+    modes = check_int(modes, "modes", low=1)
+    delta = check_float(delta, "delta", low=0, low_inclusive=False)
+    gamma = check_float(gamma, "gamma", low=0, low_inclusive=False)
+    if len(lengths) != 2:
+        raise ValueError(f"lengths must hold two side lengths, got {lengths!r}")
+    lx, ly = (check_float(v, "lengths[i]", low=0, low_inclusive=False) for v in lengths)
+    pts = check_array(points, "points", ndim=2)
+    if pts.shape[0] != 2:
+        raise ValueError(f"points must have shape (2, N), got {pts.shape}")
     kmax = int(np.ceil(np.sqrt(modes))) + 2
     pairs = sorted(((np.pi ** 2 * (k ** 2 / lx ** 2 + l ** 2 / ly ** 2), k, l)
                     for k in range(4 * kmax) for l in range(4 * kmax)))[:modes]
-    x, y = np.asarray(points, float)
+    x, y = pts
     cols, c = [], []
     for lam, k, l in pairs:
         ck = np.sqrt((1.0 if k == 0 else 2.0) / lx) * np.sqrt((1.0 if l == 0 else 2.0) / ly)
@@ -259,10 +270,13 @@ def matern_kl(points: np.ndarray, modes: int, delta: float = 1.5, gamma: float =
 
 
 class DarcyFlow(Diffusion):
-    """Darcy flow, setup 2 (spec 1b) with a KL-truncated Matern log-permeability (spec 6b, reconstructed).
+    """Darcy flow, setup 2 of arXiv 2512.21319, with a KL-truncated Matern log-permeability (reconstructed,
+    ``docs/rbno.md``).
 
     ``p = 0.01 + exp(m)``, ``m = sum_k sqrt(c_k) xi_k phi_k`` (see :func:`matern_kl`), evaluated as
-    P0 (value at the element centroid; spec 6b deviation). ``xi ~ N(0, I_modes)`` is the parameter.
+    P0 (value at the element centroid; a deviation). ``xi ~ N(0, I_modes)`` is the parameter; admissible
+    are the finite ``xi`` whose log-field satisfies ``|m| <= 10`` on every element (contrast <= e^20;
+    a standard normal draw exceeds it with probability below 1e-40).
     ``f`` = 9 Gaussian bumps of height 100 and width ``width`` centred at {1/4, 1/2, 3/4}^2;
     ``u = 1 - x`` on x = 0, 1, ``sigma . n = 0`` on y = 0, 1. ``width=None`` uses the paper's 1/32
     on meshes with n >= 48 and 1/16 otherwise (flagged deviation: 1/32 is not resolved on 32^2).
@@ -270,12 +284,10 @@ class DarcyFlow(Diffusion):
 
     def __init__(self, n: int = 32, modes: int = 16, width: float | None = None,
                  delta: float = 1.5, gamma: float = 0.15, intorder: int = 6) -> None:
-        if not isinstance(n, (int, np.integer)) or n < 4:
-            raise ValueError(f"n must be an integer >= 4; got {n!r}")
-        self.n, self.param_dim = int(n), int(modes)
-        self.width = (1 / 32 if n >= 48 else 1 / 16) if width is None else float(width)
-        if not self.width > 0:
-            raise ValueError(f"width must be > 0; got {width}")
+        n = check_int(n, "n", low=4)
+        self.n, self.param_dim = n, check_int(modes, "modes", low=1)
+        self.width = (1 / 32 if n >= 48 else 1 / 16) if width is None else check_float(
+            width, "width", low=0, low_inclusive=False)
         mesh = rectangle_mesh(n, n)
         self._modes_elem, self.kl_eigenvalues = matern_kl(mesh.p[:, mesh.t].mean(axis=1), modes, delta, gamma)
         cs = np.array([(a, b) for a in (0.25, 0.5, 0.75) for b in (0.25, 0.5, 0.75)])
@@ -286,15 +298,29 @@ class DarcyFlow(Diffusion):
                          f=lambda x: sum(100 * np.exp(-((x[0] - a) ** 2 + (x[1] - b) ** 2) / wd ** 2) for a, b in cs))
 
     def _check_range(self, mu: np.ndarray, name: str) -> None:
-        return None  # xi is Gaussian: any finite value is admissible
+        check_log_field(mu @ self._modes_elem.T, name)
 
-    def log_field(self, mu: np.ndarray) -> np.ndarray:
+    def log_field(self, mu: Any) -> np.ndarray:
         """``m`` on every element, shape (n, n_elem)."""
         return self.check_mu(mu) @ self._modes_elem.T
 
-    def theta(self, mu: np.ndarray) -> np.ndarray:
+    def theta(self, mu: Any) -> np.ndarray:
+        """Permeability ``p = 0.01 + exp(m)`` on every element, shape (n, n_elem)."""
         return 0.01 + np.exp(self.log_field(mu))
 
-    def sample(self, n: int, seed: int | np.random.Generator = 0) -> np.ndarray:
-        """``n`` draws of ``xi ~ N(0, I_modes)``."""
-        return np.random.default_rng(seed).standard_normal((_count(n), self.param_dim))
+    def sample(self, n: int, seed: Any = 0) -> np.ndarray:
+        """``n`` >= 1 draws of ``xi ~ N(0, I_modes)``; ``seed``: None, int >= 0 or Generator."""
+        return as_rng(seed).standard_normal((check_int(n, "n", low=1), self.param_dim))
+
+
+#: Largest admissible |log-field| of the KL coefficients (Darcy, elasticity): contrast <= e^20.
+MAX_LOG_FIELD = 10.0
+
+
+def check_log_field(m: np.ndarray, name: str) -> None:
+    """Refuse parameters whose log-field leaves ``[-MAX_LOG_FIELD, MAX_LOG_FIELD]`` on some element:
+    beyond it the FOSLS matrix loses definiteness in double precision (``docs/rbno.md``)."""
+    worst = float(np.abs(m).max(initial=0.0))
+    if worst > MAX_LOG_FIELD:
+        raise ValueError(f"{name} must give a log-field |m| <= {MAX_LOG_FIELD:g} on every element "
+                         f"(admissible range), got max |m| = {worst:.3g}")

@@ -1,12 +1,12 @@
-"""Linear elasticity, stress-displacement FOSLS (spec 1c, 2b): RT2^2 x P2^2 on scikit-fem.
+"""Linear elasticity of arXiv 2512.21319, stress-displacement FOSLS: RT2^2 x P2^2 on scikit-fem.
 
 Plane strain, nu = 0.4, ``E = 1 + exp(m)`` per element with ``m`` the KL-truncated Matern field of
-:func:`~stablelearn.rbno.diffusion.matern_kl` (reconstructed deviation, spec 6b). Omega = (0,2) x (0,1),
+:func:`~stablelearn.rbno.diffusion.matern_kl` (reconstructed deviation, ``docs/rbno.md``). Omega = (0,2) x (0,1),
 clamped left edge, traction ``t(y) = (0.6 exp(-(y-0.5)^2/4), 0.3 (1 + y/10))`` on the right edge,
 top/bottom traction-free, no body force. Each row of sigma is in H(div) (not symmetric a priori).
 
 FOSLS (training loss of the code): ``J = ||div sigma + f||^2 + <C^-1 (sigma - C eps(u)), sigma - C eps(u)>``.
-Since ``C = E C_1``, ``J`` is affine in ``(1/E_T, E_T)`` element by element (spec 6c, E3).
+Since ``C = E C_1``, ``J`` is affine in ``(1/E_T, E_T)`` element by element.
 ``weak_symmetry=True`` adds ``||sigma_12 - sigma_21||^2`` (the code's FE solver does, its loss does
 not; here one flag is used consistently for snapshots, loss and estimator; default off).
 """
@@ -18,7 +18,11 @@ from skfem import (Basis, BilinearForm, ElementTriP1, ElementTriP2, ElementTriRT
                    Functional, LinearForm, condense, solve)
 from skfem.helpers import ddot, div, dot, sym_grad, trace
 
-from .diffusion import _count, matern_kl, rectangle_mesh
+from typing import Any
+
+from stablelearn._conventions import as_rng, check_bool, check_int
+
+from .diffusion import check_log_field, matern_kl, rectangle_mesh
 from .fosls import FOSLSProblem, Term
 
 NU = 0.4
@@ -41,18 +45,20 @@ def _stiffness_product(e, f):
     return 2 * MU1 * ddot(e, f) + LAM1 * trace(e) * trace(f)
 
 
-def traction(x):
-    """Right-edge traction (spec 1c), zero elsewhere on the boundary."""
+def traction(x: np.ndarray) -> np.ndarray:
+    """Right-edge traction of the paper's elasticity problem, zero elsewhere on the boundary."""
     on_right = x[0] > 2 - 1e-9
     return np.stack([0.6 * np.exp(-(x[1] - 0.5) ** 2 / 4), 0.3 * (1 + x[1] / 10)]) * on_right
 
 
 class Elasticity(FOSLSProblem):
-    """Plane-strain elasticity FOSLS (spec 1c, 2b); parameter ``xi ~ N(0, I_modes)`` of the KL field.
+    """Plane-strain elasticity FOSLS (arXiv 2512.21319); parameter ``xi ~ N(0, I_modes)`` of the KL field.
 
     ``nx x ny`` cells on (0,2) x (0,1). The X product is the energy-weighted
     ``<C eps(u), eps(u)> + <C^-1 sigma, sigma> + ||div sigma||^2`` at the parameter given to
-    :meth:`product` (default ``xi = 0``, i.e. E = 2: reconstructed stand-in for the code's mean-E product).
+    :meth:`product` (default ``xi = 0``, i.e. E = 2 on every element: the "mean parameter" of our
+    errors, standing in for the authors' mean-E product). Admissible ``xi``: finite, with log-field
+    ``|m| <= 10`` on every element (``docs/rbno.md``, "Input contract and statuses").
     """
 
     sigma_names = (0, 1)
@@ -63,8 +69,9 @@ class Elasticity(FOSLSProblem):
     def __init__(self, nx: int = 32, ny: int = 16, modes: int = 16, weak_symmetry: bool = False,
                  delta: float = 1.5, gamma: float = 0.15, intorder: int = 4) -> None:
         mesh = rectangle_mesh(nx, ny, 2.0, 1.0)
-        self.mesh, self.intorder, self.param_dim = mesh, intorder, _count(modes)
-        self.weak_symmetry = bool(weak_symmetry)
+        self.mesh, self.intorder = mesh, check_int(intorder, "intorder", low=4)
+        self.param_dim = check_int(modes, "modes", low=1)
+        self.weak_symmetry = check_bool(weak_symmetry, "weak_symmetry")
         self.element = ElementTriRT2() * ElementTriRT2() * ElementVector(ElementTriP2())
         self.regions = np.arange(mesh.t.shape[1])
         self.n_regions = mesh.t.shape[1]
@@ -126,17 +133,20 @@ class Elasticity(FOSLSProblem):
         E = self.theta(mu)  # (n, n_elem)
         xT = x[:, self.basis.element_dofs.T]  # (n, n_elem, n_loc)
         out = np.einsum("ni,ni->n", x, (self._divdiv @ x.T).T)
-        for t, L in zip(self.terms, self._local.K):
+        for t, L in zip(self.terms, self.local.K):
             out += np.einsum("nt,nta,tab,ntb->n", t.phi(E), xT, L, xT, optimize=True)
         return out
 
-    def theta(self, mu: np.ndarray) -> np.ndarray:
+    def _check_range(self, mu: np.ndarray, name: str) -> None:
+        check_log_field(mu @ self._modes_elem.T, name)
+
+    def theta(self, mu: Any) -> np.ndarray:
         """Young's modulus ``E = 1 + exp(m)`` on every element, shape (n, n_elem)."""
         return 1.0 + np.exp(self.check_mu(mu) @ self._modes_elem.T)
 
-    def sample(self, n: int, seed: int | np.random.Generator = 0) -> np.ndarray:
-        """``n`` draws of ``xi ~ N(0, I_modes)``."""
-        return np.random.default_rng(seed).standard_normal((_count(n), self.param_dim))
+    def sample(self, n: int, seed: Any = 0) -> np.ndarray:
+        """``n`` >= 1 draws of ``xi ~ N(0, I_modes)``; ``seed``: None, int >= 0 or Generator."""
+        return as_rng(seed).standard_normal((check_int(n, "n", low=1), self.param_dim))
 
     def _product_forms(self, mu=None, kind: str = "X") -> BilinearForm:
         if kind == "L":
@@ -151,7 +161,7 @@ class Elasticity(FOSLSProblem):
                     + div(s1) * div(t1) + div(s2) * div(t2))
         return energy
 
-    def primal_solve(self, mu: np.ndarray) -> np.ndarray:
+    def primal_solve(self, mu: Any) -> np.ndarray:
         """Independent primal P2 displacement: ``(C eps(u), eps(v)) = <t, v>_right``, u = 0 on the left."""
         E = self.element_theta(mu)
         pb = Basis(self.mesh, ElementVector(ElementTriP2()), intorder=self.intorder)
@@ -163,5 +173,6 @@ class Elasticity(FOSLSProblem):
         return solve(*condense(A, b, D=pb.get_dofs("left").all()))
 
     def evaluate_primal(self, u: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Values at ``points`` (2, N) of a displacement from :meth:`primal_solve`, shape (2, N)."""
         pb = Basis(self.mesh, ElementVector(ElementTriP2()), intorder=self.intorder)
         return (pb.probes(points) @ u).reshape(2, -1)

@@ -1,6 +1,6 @@
 """Full-order FOSLS on scikit-fem: the region-affine quadratic functional shared by all problems.
 
-Every problem of the paper (spec section 2) has a FOSLS functional that is a quadratic in the FE
+Every problem of the paper (arXiv 2512.21319: heat conduction, Darcy flow, linear elasticity) has a FOSLS functional that is a quadratic in the FE
 vector ``x`` whose coefficients depend on a piecewise-constant coefficient ``theta`` (one value per
 region; a region is a set of elements: 17 regions for heat conduction, one per element for Darcy
 and elasticity)::
@@ -10,22 +10,24 @@ and elasticity)::
 
 where ``phi_j`` are fixed scalar maps (``theta`` and ``theta**2`` for diffusion, ``1/E`` and ``E``
 for elasticity). :class:`FOSLSProblem` stores the element-local matrices of every term once, so the
-full-order assembly (spec 2c) and the reduced affine/element-wise split (spec 6c, in
+full-order assembly and the reduced affine/element-wise split (``docs/rbno.md``, "Reduced tensors"; in
 :mod:`stablelearn.rbno.reduced`) use the same data. Essential boundary conditions are imposed
-through a lift ``x_L`` (spec 6c: L2 projection of the boundary data on the boundary dofs, interior
-zero), never through penalties.
+through a lift ``x_L`` (L2 projection of the boundary data on the boundary dofs, interior zero; a
+reconstructed choice, ``docs/rbno.md``), never through penalties.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from skfem import Basis, BilinearForm, FacetBasis, LinearForm, condense
 from tqdm.auto import tqdm
+
+from stablelearn._conventions import check_array, check_choice, check_int, progress_disabled
 
 
 @dataclass
@@ -46,7 +48,7 @@ class Solution:
     problem : the problem that produced it.
     mu : the parameter vector.
     x : full FE coefficient vector (lift included), length ``problem.ndofs``.
-    functional : the FOSLS value ``J(x; mu)`` (spec 2a), the squared a-posteriori estimator.
+    functional : the FOSLS value ``J(x; mu)`` (arXiv 2512.21319, the FOSLS functional), the squared a-posteriori estimator.
     """
 
     problem: "FOSLSProblem"
@@ -64,12 +66,22 @@ class Solution:
 
     @property
     def estimate(self) -> float:
-        """sqrt(J): the FOSLS error estimator w.r.t. the exact PDE solution (spec section 4)."""
+        """sqrt(J): the FOSLS error estimator w.r.t. the exact PDE solution (arXiv 2512.21319)."""
         return float(np.sqrt(max(self.functional, 0.0)))
 
 
 @dataclass
-class _LocalData:
+class LocalData:
+    """The stored algebra of ``J(x; theta)`` (:attr:`FOSLSProblem.local`).
+
+    Attributes
+    ----------
+    K0, F0, c0 : the parameter-free matrix, load vector and constant.
+    K : per term, the element-local matrices, shape (n_elem, n_loc, n_loc), as scikit-fem's
+        ``tolocal()`` holds them (entry ``[t, a, b]`` belongs to global ``(dofs[t, b], dofs[t, a])``).
+    F : per term, the element-local load vectors (n_elem, n_loc), or None for a term without one.
+    """
+
     K0: sp.csr_matrix
     F0: np.ndarray
     c0: float
@@ -77,19 +89,35 @@ class _LocalData:
     F: list = field(default_factory=list)  # (n_elem, n_loc) or None per term
 
 
-def spd_factor(A: sp.spmatrix):
-    """SuperLU factorisation in symmetric mode (SPD FOSLS and Gram matrices)."""
-    return spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                     options={"SymmetricMode": True})
+def spd_factor(A: sp.spmatrix) -> spla.SuperLU:
+    """SuperLU factorisation in symmetric mode (SPD FOSLS and Gram matrices).
+
+    A singular matrix raises :class:`ValueError` (scipy's own error is a bare RuntimeError).
+    """
+    try:
+        return spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                         options={"SymmetricMode": True})
+    except RuntimeError as exc:
+        raise ValueError(f"the matrix is numerically singular ({exc}); for a FOSLS problem the parameter "
+                         "lies outside the admissible range (docs/rbno.md, 'Input contract and statuses')") from None
 
 
 class FOSLSProblem:
-    """Base class of a parametrised FOSLS problem on a scikit-fem mesh (spec sections 1-2).
+    """Base class of a parametrised FOSLS problem on a scikit-fem mesh (arXiv 2512.21319, model problems).
 
     Subclasses set, in ``__init__``, ``mesh``, ``element``, ``intorder``, ``regions`` (region label
     per element), ``n_regions``, ``param_dim`` and call :meth:`_setup` with the parameter-free forms,
     the terms, the essential dofs and the boundary data. They implement :meth:`theta`
     (parameter -> region coefficient values), :meth:`sample` and :meth:`_product_forms`.
+
+    Attributes
+    ----------
+    basis : the scikit-fem basis of the composite FE space.
+    terms : the parameter-dependent families ``phi_j(theta_T) * (bilinear, linear)``.
+    local : :class:`LocalData`, the stored element-local algebra of ``J`` (what the reduced split projects).
+    lift : the lift vector ``x_L`` (boundary data, interior zero).
+    essential, interior : essential (boundary) dofs and their complement.
+    regions, n_regions : region label of every element and their number.
     """
 
     mesh = None
@@ -120,16 +148,16 @@ class FOSLSProblem:
         self.vertex_basis = Basis(self.mesh, self.vertex_element, intorder=self.intorder)
         coo = K0.coo_data(self.basis)
         self._coo = coo
-        local = _LocalData(K0=coo.tocsr(), F0=F0.assemble(self.basis), c0=float(c0))
+        local = LocalData(K0=coo.tocsr(), F0=F0.assemble(self.basis), c0=float(c0))
         for t in self.terms:
             local.K.append(t.bilinear.coo_data(self.basis).tolocal())
             local.F.append(None if t.linear is None else t.linear.coo_data(self.basis).tolocal())
-        self._local = local
+        self.local = local
         self._product_cache: dict = {}
 
     def boundary_penalty(self) -> tuple[sp.csr_matrix, np.ndarray, float]:
         """``(M_b, g_b, c_b)`` with ``x^T M_b x - 2 g_b^T x + c_b`` = the L2 boundary misfit
-        ``||u - u_D||^2_{Gamma_D} + ||sigma.n - g||^2_{Gamma_N}`` (penalty baseline, spec 6d 5a)."""
+        ``||u - u_D||^2_{Gamma_D} + ||sigma.n - g||^2_{Gamma_N}`` (the boundary-penalty baseline, ``docs/rbno.md``)."""
         M, g, c = sp.csr_matrix((self.ndofs, self.ndofs)), np.zeros(self.ndofs), 0.0
         for names, mass, load, data2 in self._boundary_parts:
             facets = np.concatenate([self.mesh.boundaries[n] for n in names])
@@ -140,7 +168,7 @@ class FOSLSProblem:
         return M, g, c
 
     def _boundary_lift(self, parts: Sequence[tuple]) -> np.ndarray:
-        """L2 projection of boundary data onto the given boundary dofs (spec 6c); interior zero.
+        """L2 projection of boundary data onto the given boundary dofs; interior zero.
 
         ``parts``: (boundary names, facet mass form, facet load form, squared-data functional,
         dof indices) per data set.
@@ -161,21 +189,29 @@ class FOSLSProblem:
         """Region coefficient values, shape (n, n_regions), for parameters ``mu`` (n, param_dim)."""
         raise NotImplementedError
 
-    def sample(self, n: int, seed: int | np.random.Generator = 0) -> np.ndarray:
-        """``n`` i.i.d. parameter draws, shape (n, param_dim)."""
+    def sample(self, n: int, seed: Any = 0) -> np.ndarray:
+        """``n`` i.i.d. parameter draws, shape (n, param_dim); ``seed``: None, int >= 0 or Generator."""
         raise NotImplementedError
 
-    def check_mu(self, mu, name: str = "mu") -> np.ndarray:
-        """Validate parameters: finite, last axis ``param_dim``; returns a 2-D float64 array."""
-        arr = np.asarray(mu, dtype=float)
-        single = arr.ndim == 1
+    def check_mu(self, mu: Any, name: str = "mu") -> np.ndarray:
+        """Validated parameters as a 2-D float64 array (n, param_dim), n >= 1.
+
+        A single vector (param_dim,) becomes one row. Raises :class:`TypeError` for non-numeric input
+        and :class:`ValueError` for a wrong shape, no rows, NaN/inf or a value outside the admissible
+        range of the problem (``docs/rbno.md``, "Input contract and statuses").
+        """
+        if isinstance(mu, str):
+            raise TypeError(f"{name} must be an array of real numbers, got a string")
+        arr = check_array(mu, name, ndim=(1, 2), min_size=0, finite=False)
         arr = np.atleast_2d(arr)
-        if arr.ndim != 2 or arr.shape[1] != self.param_dim:
-            raise ValueError(f"{name} must have shape ({self.param_dim},) or (n, {self.param_dim}); got {np.shape(mu)}")
+        if arr.shape[1] != self.param_dim:
+            raise ValueError(f"{name} must have shape ({self.param_dim},) or (n, {self.param_dim}), got {np.shape(mu)}")
+        if arr.shape[0] == 0:
+            raise ValueError(f"{name} must hold at least one parameter vector, got shape {np.shape(mu)}")
         if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} must be finite; got NaN or inf")
+            raise ValueError(f"{name} must be finite, got NaN or inf")
         self._check_range(arr, name)
-        return arr[0:1] if single else arr
+        return arr
 
     def _check_range(self, mu: np.ndarray, name: str) -> None:
         return None
@@ -183,16 +219,24 @@ class FOSLSProblem:
     # ---------------------------------------------------------------- full-order algebra
     @property
     def ndofs(self) -> int:
+        """Number of FE degrees of freedom."""
         return self.basis.N
 
-    def element_theta(self, mu: np.ndarray) -> np.ndarray:
+    def element_theta(self, mu: Any) -> np.ndarray:
         """Coefficient value on every element for one parameter vector, shape (n_elem,)."""
-        return self.theta(self.check_mu(mu))[0][self.regions]
+        return self.theta(self.one_mu(mu))[0][self.regions]
 
-    def assemble(self, mu: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, float]:
-        """``K(mu), F(mu), c0`` of ``J(x) = x^T K x - 2 F^T x + c0`` (spec 2c), from the stored local matrices."""
+    def one_mu(self, mu: Any, name: str = "mu") -> np.ndarray:
+        """Validated single parameter vector as a (1, param_dim) array (more rows are refused)."""
+        arr = self.check_mu(mu, name)
+        if arr.shape[0] != 1:
+            raise ValueError(f"{name} must be one parameter vector, got {arr.shape[0]} rows")
+        return arr
+
+    def assemble(self, mu: Any) -> tuple[sp.csr_matrix, np.ndarray, float]:
+        """``K(mu), F(mu), c0`` of ``J(x) = x^T K x - 2 F^T x + c0``, from the stored local matrices."""
         th = self.element_theta(mu)
-        L = self._local
+        L = self.local
         loc = sum(t.phi(th)[:, None, None] * Kt for t, Kt in zip(self.terms, L.K))
         K = L.K0 + self._coo.fromlocal(loc).tocsr()
         F = L.F0.copy()
@@ -201,17 +245,15 @@ class FOSLSProblem:
                 np.add.at(F, self.basis.element_dofs.T, t.phi(th)[:, None] * Ft)
         return K, F, L.c0
 
-    def fosls(self, x: np.ndarray, mu: np.ndarray) -> float:
-        """The FOSLS functional value ``J(x; mu)`` at a full FE vector ``x`` (spec 2a/2b)."""
-        x = self._check_x(x)
+    def fosls(self, x: Any, mu: Any) -> float:
+        """The FOSLS functional value ``J(x; mu)`` at a full FE vector ``x`` (arXiv 2512.21319)."""
+        x = self.check_x(x)
         K, F, c0 = self.assemble(mu)
         return float(x @ (K @ x) - 2 * F @ x + c0)
 
-    def solve(self, mu: np.ndarray) -> Solution:
+    def solve(self, mu: Any) -> Solution:
         """FE FOSLS minimiser for one parameter: ``K x = F`` with ``x = lift`` on the essential dofs."""
-        mu = self.check_mu(mu)
-        if mu.shape[0] != 1:
-            raise ValueError(f"solve takes one parameter vector; got {mu.shape[0]} (use solve_many)")
+        mu = self.one_mu(mu)
         K, F, c0 = self.assemble(mu)
         A, b, xI, I = condense(K, F, x=self.lift, D=self.essential)
         x = self.lift.copy()
@@ -219,10 +261,15 @@ class FOSLSProblem:
         J = float(x @ (K @ x) - 2 * F @ x + c0)
         return Solution(self, mu[0], x, J)
 
-    def solve_many(self, mu: np.ndarray, progress: bool = True) -> np.ndarray:
-        """Full FE vectors for every row of ``mu``, shape (n, ndofs)."""
+    def solve_many(self, mu: Any, progress: bool | None = None) -> np.ndarray:
+        """Full FE vectors for every row of ``mu`` (at least one), shape (n, ndofs).
+
+        ``progress``: a bar (None: on a terminal only, and only for 20 or more solves).
+        """
         mu = self.check_mu(mu)
-        it = tqdm(mu, desc="FE solves", disable=not progress or len(mu) < 20, leave=False)
+        disable = progress_disabled(progress)
+        it = tqdm(mu, desc="FE solves", disable=disable if disable is not None else (None if len(mu) >= 20 else True),
+                  leave=False)
         return np.stack([self.solve(m).x for m in it])
 
     # ---------------------------------------------------------------- norms
@@ -231,11 +278,12 @@ class FOSLSProblem:
 
     product_depends_on_mu = False  # True where the X product is parameter-weighted (elasticity)
 
-    def product(self, mu: np.ndarray | None = None, kind: str = "X", cache: bool = True) -> sp.csr_matrix:
+    def product(self, mu: Any = None, kind: str = "X", cache: bool = True) -> sp.csr_matrix:
         """Gram matrix of the ``"X"`` inner product (H(div) x H1; energy-weighted for elasticity,
-        at ``mu`` or the reference parameter) or of ``"L"`` (L2 x L2, spec section 5)."""
-        if kind not in ("X", "L"):
-            raise ValueError(f"kind must be 'X' or 'L'; got {kind!r}")
+        at ``mu`` or the reference parameter) or of ``"L"`` (L2 x L2; the paper's two error norms)."""
+        kind = check_choice(kind, "kind", ("X", "L"))
+        if mu is not None:
+            mu = self.one_mu(mu)[0]
         if mu is not None and not (self.product_depends_on_mu and kind == "X"):
             mu = None
         key = (kind, None if mu is None else tuple(np.asarray(mu, float).ravel()))
@@ -246,17 +294,17 @@ class FOSLSProblem:
             self._product_cache[key] = M
         return M
 
-    def norm(self, x: np.ndarray, mu: np.ndarray | None = None, kind: str = "X") -> np.ndarray | float:
+    def norm(self, x: Any, mu: Any = None, kind: str = "X") -> np.ndarray | float:
         """X (or ``kind="L"``: L2 x L2) norm of a full FE vector (or of each row of a 2-D array).
 
         ``mu``: one parameter (product at it), or one per row of ``x`` (each row's own product, as the
         paper's energy norm for elasticity; not cached); None: the reference product.
         """
-        x = self._check_x(x, allow_batch=True)
+        x = self.check_x(x, allow_batch=True)
         if mu is not None and x.ndim == 2 and np.ndim(mu) == 2 and self.product_depends_on_mu and kind == "X":
             mu = self.check_mu(mu)
             if len(mu) != len(x):
-                raise ValueError(f"mu must have one row per row of x ({len(x)}); got {len(mu)}")
+                raise ValueError(f"mu must have one row per row of x ({len(x)}), got {len(mu)}")
             return np.sqrt(np.maximum(self._per_sample_sq(x, mu), 0.0))
         M = self.product(mu, kind, cache=mu is None)
         if x.ndim == 1:
@@ -267,33 +315,34 @@ class FOSLSProblem:
         """Squared X norm of each row of ``x`` in the product at the matching row of ``mu``."""
         return np.array([xi @ (self.product(mi, cache=False) @ xi) for xi, mi in zip(x, mu)])
 
-    def _check_x(self, x, allow_batch: bool = False) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
-        ok = x.shape[-1:] == (self.ndofs,) and (x.ndim == 1 or (allow_batch and x.ndim == 2))
-        if not ok:
-            raise ValueError(f"x must be an FE vector of length {self.ndofs}; got shape {x.shape}")
+    def check_x(self, x: Any, allow_batch: bool = False, name: str = "x") -> np.ndarray:
+        """Validated full FE vector (ndofs,) or, with ``allow_batch``, a stack (n, ndofs), n >= 1, float64."""
+        x = check_array(x, name, ndim=(1, 2) if allow_batch else 1, finite=False, min_size=0)
+        if x.shape[-1] != self.ndofs or x.size == 0:
+            raise ValueError(f"{name} must be an FE vector of length {self.ndofs}"
+                             + (" or a non-empty stack of them" if allow_batch else "") + f", got shape {x.shape}")
         if not np.all(np.isfinite(x)):
-            raise ValueError("x must be finite; got NaN or inf")
+            raise ValueError(f"{name} must be finite, got NaN or inf")
         return x
 
     # ---------------------------------------------------------------- fields
-    def evaluate(self, x: np.ndarray, points: np.ndarray, which: str) -> np.ndarray:
+    def evaluate(self, x: Any, points: Any, which: str) -> np.ndarray:
         """Point values of the ``'u'`` or ``'sigma'`` part of ``x`` at ``points`` (2, N)."""
-        x = self._check_x(x)
+        x = self.check_x(x)
         pts = np.asarray(points, float)
         if pts.ndim != 2 or pts.shape[0] != 2 or not np.all(np.isfinite(pts)):
-            raise ValueError(f"points must be a finite (2, N) array; got shape {pts.shape}")
+            raise ValueError(f"points must be a finite (2, N) array, got shape {pts.shape}")
         names = {"u": self.u_names, "sigma": self.sigma_names}.get(which)
         if names is None:
-            raise ValueError(f"which must be 'u' or 'sigma'; got {which!r}")
+            raise ValueError(f"which must be 'u' or 'sigma', got {which!r}")
         vals = [self._component_values(x, i, pts) for i in names]
         if len(vals) == 1:
             return vals[0][0] if vals[0].shape[0] == 1 else vals[0]
         return np.stack(vals)
 
-    def vertex_values(self, x: np.ndarray) -> np.ndarray:
+    def vertex_values(self, x: Any) -> np.ndarray:
         """All field components at the mesh vertices, shape (n_components, n_vertices) (grid baselines)."""
-        x = self._check_x(x)
+        x = self.check_x(x)
         names = list(self.sigma_names) + list(self.u_names)
         return np.concatenate([self._component_values(x, i, self.mesh.p, cache=True) for i in names])
 
@@ -316,10 +365,11 @@ class FOSLSProblem:
 
     @property
     def grid_shape(self) -> tuple[int, int]:
+        """(rows, columns) of the vertex image."""
         p = self.mesh.p
         return len(np.unique(np.round(p[1], 12))), len(np.unique(np.round(p[0], 12)))
 
-    def coefficient_image(self, mu: np.ndarray) -> np.ndarray:
+    def coefficient_image(self, mu: Any) -> np.ndarray:
         """``log`` of the coefficient averaged to the vertices, as images (n, 1, ny+1, nx+1)."""
         th = np.log(self.theta(self.check_mu(mu))[:, self.regions])  # (n, n_elem)
         t = self.mesh.t
@@ -330,8 +380,8 @@ class FOSLSProblem:
         img = (acc / cnt)[:, self.grid_order]
         return img.reshape(th.shape[0], 1, *self.grid_shape)
 
-    def project_vertex_values(self, values: np.ndarray) -> np.ndarray:
-        """FE vector(s) from vertex values of all components (grid models' outputs, spec section 5).
+    def project_vertex_values(self, values: Any) -> np.ndarray:
+        """FE vector(s) from vertex values of all components (grid models' outputs; the paper's protocol).
 
         CG1 interpolation of the vertex values (order of :meth:`vertex_values`), then the X
         projection onto the FE space with the boundary dofs fixed to the lift, as the paper does.
@@ -343,7 +393,7 @@ class FOSLSProblem:
         vb = self.vertex_basis
         idx = self._vertex_dof_index()
         if vals.shape[1:] != idx.shape or not np.all(np.isfinite(vals)):
-            raise ValueError(f"values must be finite with shape (n, {idx.shape[0]}, {idx.shape[1]}); got {np.shape(values)}")
+            raise ValueError(f"values must be finite with shape (n, {idx.shape[0]}, {idx.shape[1]}), got {np.shape(values)}")
         y = np.zeros((vals.shape[0], vb.N))
         y[:, idx] = vals
         if "_vertex_mix" not in self.__dict__:
@@ -363,14 +413,16 @@ class FOSLSProblem:
             rows.extend(ind[sub_b.nodal_dofs])
         return np.array(rows)
 
-    def transfer_from(self, coarse: "FOSLSProblem", x: np.ndarray) -> np.ndarray:
+    def transfer_from(self, coarse: FOSLSProblem, x: Any) -> np.ndarray:
         """Exact representation on this (nested, finer) mesh of FE vector(s) ``x`` of ``coarse``.
 
         RT2 x P2 spaces are nested under uniform refinement, so the L2 projection (per component)
         of the coarse field onto this space reproduces it exactly; used to measure errors against a
-        refined-mesh reference (the "finer" truth of spec section 4).
+        refined-mesh reference (our stand-in for the paper's "finer" RT3 x P4 truth, ``docs/rbno.md``).
         """
-        X = np.atleast_2d(coarse._check_x(x, allow_batch=True))
+        if not isinstance(coarse, FOSLSProblem):
+            raise TypeError(f"coarse must be a FOSLSProblem, got {type(coarse).__name__}")
+        X = np.atleast_2d(coarse.check_x(x, allow_batch=True))
         if "_transfer" not in self.__dict__ or self._transfer[0] is not coarse:
             ops = []
             q = self.basis.global_coordinates().value  # (2, n_elem, n_qp)

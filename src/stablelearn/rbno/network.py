@@ -1,33 +1,53 @@
-"""RBNO: a network from parameters to reduced coefficients, trained on the FOSLS residual (spec 3b, 6d).
+"""RBNO: a network from parameters to reduced coefficients, trained on the FOSLS residual.
 
-Loss variants (paper names): ``"residual"`` = mean reduced FOSLS value ``J_r(c(mu); mu)`` (needs no
-solution labels), ``"coefficient"`` ("RB coef.") = mean squared distance to the RB-FOSLS optimum
-``c*(mu)`` on the labelled parameters, ``"both"`` = their sum. Because the basis is X-orthonormal,
+Qiu, Dahmen, Chen, arXiv 2512.21319, the RBNO network and its three losses (paper names):
+``"residual"`` = mean reduced FOSLS value ``J_r(c(mu); mu)`` (needs no solution labels),
+``"coefficient"`` ("RB coef.") = mean squared distance to the RB-FOSLS optimum ``c*(mu)`` on the
+labelled parameters, ``"both"`` = their sum. Because the basis is X-orthonormal,
 ``||c - c*||^2 = ||x - x*||_X^2``, so the two terms are on the same scale (the paper's "MSE" is a
 mean over entries; ours sums over coefficients, which only rescales it).
 
-Certified prediction (beyond the paper): :meth:`RBNO.predict` with ``tol`` replaces every output
-whose estimator ``eta = sqrt(J)`` exceeds ``tol`` by the full-order FE solution.
+Beyond the paper (named options, ``docs/rbno.md`` "Training"):
+
+- ``refit_output``: every loss is a quadratic in the output layer, so, the features fixed, the
+  output layer's optimum on the training parameters is one linear solve (:meth:`RBNO.refit_output`).
+- ``validation``: best-validation checkpointing on the residual of held-out parameters, as the
+  authors' training scripts do.
+- :meth:`RBNO.predict` with ``tol`` replaces every output whose estimator ``eta = sqrt(J)`` exceeds
+  ``tol`` by the full-order FE solution (certified prediction).
 """
 
 from __future__ import annotations
 
-import math
+import copy
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .reduced import ReducedFOSLS
+from stablelearn._conventions import (check_choice, check_float, check_int, progress_disabled, spawn_seeds,
+                                      torch_generator, torch_seeded)
+
+from .reduced import ReducedFOSLS, ReducedSystem
 
 LOSSES = ("residual", "coefficient", "both")
+ARCHITECTURES = ("mlp", "cnn")
 
 
-def mlp(sizes: tuple[int, ...], activation: type[nn.Module] = nn.GELU) -> nn.Sequential:
-    """Fully connected network ``sizes[0] -> ... -> sizes[-1]`` (spec 6d: 16 -> 128 -> 128 -> r, GELU)."""
+def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.GELU) -> nn.Sequential:
+    """Fully connected network ``sizes[0] -> ... -> sizes[-1]`` with ``activation`` between layers.
+
+    The RBNO default ``param_dim -> 128 -> 128 -> r`` with GELU is a CPU-scale reconstruction
+    (``docs/rbno.md``, "Reconstructed choices"); the paper uses a CNN on the coefficient image.
+    """
+    sizes = [check_int(s, "sizes[i]", low=1) for s in sizes]
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must hold at least two layer widths, got {sizes!r}")
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
@@ -37,18 +57,19 @@ def mlp(sizes: tuple[int, ...], activation: type[nn.Module] = nn.GELU) -> nn.Seq
 
 
 class ImageCNN(nn.Module):
-    """The paper's CNN on the coefficient image (spec 3b), channel widths scaled by ``width``.
+    """The paper's CNN on the coefficient image (arXiv 2512.21319, authors' ``convolutional_nn.py``),
+    channel widths scaled by ``width``.
 
     Conv(1->w,k5,s2) -> Conv(w->2w,k5,s2) -> Conv(2w->4w,k5,s3) -> Conv(4w->8w,k3,s1) -> Flatten ->
     Linear(->8w) -> Linear(->r); LeakyReLU; Xavier-uniform weights, zero biases. ``width=64`` is the
     paper's size. Without padding the stack needs images of at least 53 pixels a side (the paper's
     are 129); ``padding=None`` uses none there and ``kernel // 2`` on smaller CPU-scale images
-    (reconstructed adaptation).
+    (reconstructed adaptation, ``docs/rbno.md``).
     """
 
     def __init__(self, image_shape: tuple[int, int], r: int, width: int = 64, padding: bool | None = None) -> None:
         super().__init__()
-        w = width
+        w = check_int(width, "cnn_width", low=1)
         pad = int((min(image_shape) < 53) if padding is None else bool(padding))
         convs = [nn.Conv2d(1, w, 5, 2, 2 * pad), nn.Conv2d(w, 2 * w, 5, 2, 2 * pad),
                  nn.Conv2d(2 * w, 4 * w, 5, 3, 2 * pad), nn.Conv2d(4 * w, 8 * w, 3, 1, pad)]
@@ -68,15 +89,37 @@ class ImageCNN(nn.Module):
         return self.head(self.features(x))
 
 
-@dataclass
-class TrainResult:
-    """History of :meth:`RBNO.fit`: per-step objective and batch-mean residual ``J_r``."""
+def _split_output(net: nn.Module) -> tuple[nn.Module, nn.Linear]:
+    """The network as (feature map, output layer): the last ``nn.Linear`` and everything before it."""
+    if isinstance(net, ImageCNN):
+        return nn.Sequential(net.features, *list(net.head)[:-1]), net.head[-1]
+    return nn.Sequential(*list(net)[:-1]), net[-1]
 
-    objective: np.ndarray
-    residual: np.ndarray
-    steps: int
-    status: str  # "completed" or "diverged"
-    seconds: float
+
+@dataclass
+class FitResult:
+    """Result of :meth:`RBNO.fit`.
+
+    Attributes
+    ----------
+    status : ``"completed"`` (all steps ran) or ``"non_finite"`` (the objective became NaN or
+        infinite; training stopped and the last finite network is kept).
+    n_iter : optimiser steps taken.
+    wall_time : seconds.
+    history : ``"objective"`` and ``"residual"`` (batch-mean ``J_r``) per step; with validation,
+        ``"validation_step"`` and ``"validation"`` (mean ``J_r`` on the validation parameters).
+    best_iter : step of the kept best-validation checkpoint (None without validation).
+    output_refit : whether the output layer was re-solved after the optimiser (``refit_output``).
+    ridge : the ridge factor used by that solve (None when not refitted).
+    """
+
+    status: str
+    n_iter: int
+    wall_time: float
+    history: dict[str, np.ndarray] = field(default_factory=dict)
+    best_iter: int | None = None
+    output_refit: bool = False
+    ridge: float | None = None
 
 
 @dataclass
@@ -99,120 +142,277 @@ class Prediction:
     fallback: np.ndarray
 
 
+def _check_device(device: Any) -> torch.device:
+    try:
+        dev = torch.device(device)
+        torch.zeros(1, device=dev)
+    except (RuntimeError, TypeError, AssertionError) as exc:
+        raise ValueError(f"device must name an available torch device, got {device!r} ({exc})") from None
+    return dev
+
+
 class RBNO:
-    """Reduced basis neural operator (spec 3b, 6d).
+    """Reduced basis neural operator (arXiv 2512.21319): parameters -> reduced coefficients.
 
     Parameters
     ----------
-    reduced : the :class:`~stablelearn.rbno.reduced.ReducedFOSLS` defining basis and loss.
-    loss : ``"residual"``, ``"coefficient"`` or ``"both"``.
-    hidden : hidden widths of the MLP (spec 6d, reconstructed for the CPU plan).
-    architecture : ``"mlp"`` (parameters -> coefficients; default, spec 6d) or ``"cnn"`` (the
-        paper's CNN on the coefficient image ``problem.coefficient_image``; spec 3b).
-    seed : initialisation and batch-sampling seed.
-    dtype, device : of the network; the loss is always evaluated in float64 (cancellation in
+    reduced : ReducedFOSLS
+        Defines the basis and the loss.
+    loss : {"residual", "coefficient", "both"}
+        The paper's three losses (module docstring).
+    hidden : sequence of int
+        Hidden widths of the MLP (reconstructed for the CPU plan, ``docs/rbno.md``).
+    architecture : {"mlp", "cnn"}
+        ``"mlp"``: parameters -> coefficients (default); ``"cnn"``: the paper's CNN on the coefficient
+        image ``problem.coefficient_image``.
+    cnn_width : int
+        Channel width of the CNN (the paper's 64; 16 keeps it CPU sized).
+    seed : None, int or numpy.random.Generator
+        Initialisation and batch-sampling seed. Torch's global RNG is never touched.
+    dtype, device
+        Of the network; the loss is always evaluated in float64 on the CPU (cancellation in
         ``c^T A c - 2 b^T c + f`` near the minimum).
     """
 
-    def __init__(self, reduced: ReducedFOSLS, *, loss: str = "residual", hidden: tuple[int, ...] = (128, 128),
-                 architecture: str = "mlp", cnn_width: int = 16, seed: int = 0,
+    def __init__(self, reduced: ReducedFOSLS, *, loss: str = "residual", hidden: Sequence[int] = (128, 128),
+                 architecture: str = "mlp", cnn_width: int = 16, seed: Any = 0,
                  dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu") -> None:
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
-        if architecture not in ("mlp", "cnn"):
-            raise ValueError(f"architecture must be 'mlp' or 'cnn'; got {architecture!r}")
-        if not hidden or any(not isinstance(h, int) or h < 1 for h in hidden):
-            raise ValueError(f"hidden must be a non-empty tuple of positive ints; got {hidden!r}")
-        self.reduced, self.loss, self.architecture = reduced, loss, architecture
-        self.dtype, self.device = dtype, torch.device(device)
-        torch.manual_seed(seed)
+        if not isinstance(reduced, ReducedFOSLS):
+            raise TypeError(f"reduced must be a ReducedFOSLS, got {type(reduced).__name__}")
+        self.loss = check_choice(loss, "loss", LOSSES)
+        self.architecture = check_choice(architecture, "architecture", ARCHITECTURES)
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or len(hidden) == 0:
+            raise TypeError(f"hidden must be a non-empty sequence of positive integers, got {hidden!r}")
+        self.hidden = tuple(check_int(h, "hidden[i]", low=1) for h in hidden)
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+        self.reduced, self.dtype, self.device = reduced, dtype, _check_device(device)
+        init_seed, self._batch_seed = spawn_seeds(np.random.default_rng() if seed is None else seed, 2)
         self.seed = seed
         problem = reduced.problem
-        if architecture == "mlp":
-            self.net = mlp((problem.param_dim, *hidden, reduced.r))
-        else:
-            self.net = ImageCNN(problem.coefficient_image(problem.sample(1, 0)).shape[-2:], reduced.r, cnn_width)
+        with torch_seeded(init_seed):
+            if self.architecture == "mlp":
+                self.net = mlp((problem.param_dim, *self.hidden, reduced.r))
+            else:
+                shape = problem.coefficient_image(problem.sample(1, seed=0)).shape[-2:]
+                self.net = ImageCNN(shape, reduced.r, cnn_width)
         self.net.to(self.device, dtype)
-        r = reduced.r
-        self.c_mean = torch.zeros(r, dtype=torch.float64)
-        self.c_scale = torch.ones(r, dtype=torch.float64)
+        self.c_mean = torch.zeros(reduced.r, dtype=torch.float64)
+        self.c_scale = torch.ones(reduced.r, dtype=torch.float64)
 
     # ------------------------------------------------------------------ forward
     def _inputs(self, mu: np.ndarray) -> torch.Tensor:
-        p = self.reduced.problem
-        z = p.coefficient_image(mu) if self.architecture == "cnn" else mu
+        z = self.reduced.problem.coefficient_image(mu) if self.architecture == "cnn" else mu
         return torch.as_tensor(z, dtype=self.dtype, device=self.device)
 
     def _forward(self, inputs: torch.Tensor) -> torch.Tensor:
         z = self.net(inputs).to(device="cpu", dtype=torch.float64)
         return self.c_mean + self.c_scale * z
 
-    def coefficients(self, mu) -> torch.Tensor:
+    def coefficients(self, mu: Any) -> torch.Tensor:
         """Network coefficients ``c(mu)``, shape (n, r), float64."""
         mu = self.reduced.problem.check_mu(mu)
         with torch.no_grad():
             return self._forward(self._inputs(mu))
 
-    # ------------------------------------------------------------------ training
-    def fit(self, mu: np.ndarray, *, labelled: np.ndarray | None = None, steps: int = 3000,
-            batch_size: int = 256, lr: float = 1e-3, progress: bool = True) -> TrainResult:
-        """Train with Adam and a cosine learning-rate schedule (spec 6d; the paper uses SOAP + StepLR).
+    def excess_loss(self, mu: Any) -> np.ndarray:
+        """``J_r(c(mu); mu) - J_r(c*(mu); mu)`` per parameter: the network's own share of the residual.
 
-        ``mu``: training parameters for the residual term; ``labelled``: parameters whose RB-FOSLS
-        optimum ``c*`` is the label of the coefficient term (required unless ``loss="residual"``).
+        By least-squares orthogonality it equals ``|||V (c - c*)|||^2``, the squared energy-norm distance
+        to the RB-FOSLS optimum, so on the training parameters it measures optimisation and capacity and
+        on unseen parameters it adds generalisation (``docs/rbno.md``, "Training").
+        """
+        mu = self.reduced.problem.check_mu(mu)
+        s = self.reduced.system(mu)
+        return (s.loss(self.coefficients(mu)) - s.loss(s.optimum())).numpy()
+
+    # ------------------------------------------------------------------ training
+    def _objective(self, sys_b: ReducedSystem | None, c: torch.Tensor | None, c_lab: torch.Tensor | None,
+                   c_star: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        J = sys_b.loss(c) if sys_b is not None else torch.zeros(1, dtype=torch.float64)
+        total = J.mean() if self.loss != "coefficient" else torch.zeros((), dtype=torch.float64)
+        if self.loss != "residual":
+            total = total + ((c_lab - c_star) ** 2).sum(-1).mean()
+        return total, J
+
+    def fit(self, mu: Any, *, labelled: Any = None, steps: int = 3000, batch_size: int = 256, lr: float = 1e-3,
+            weight_decay: float = 0.0, validation: Any = None, eval_every: int = 100, refit_output: bool = False,
+            ridge: float | Sequence[float] = 0.0, progress: bool | None = None) -> FitResult:
+        """Train with Adam(W) and a cosine learning-rate schedule (the paper uses SOAP + StepLR).
+
+        Parameters
+        ----------
+        mu : array (n, param_dim)
+            Training parameters of the residual term.
+        labelled : array (m, param_dim), optional
+            Parameters whose RB-FOSLS optimum ``c*`` labels the coefficient term (required unless
+            ``loss="residual"``).
+        steps, batch_size, lr, weight_decay
+            Optimiser settings; batches are drawn with replacement from the batch-sampling stream.
+        validation : array (k, param_dim), optional
+            Held-out parameters: every ``eval_every`` steps the mean ``J_r`` on them is recorded and
+            the best network is kept (the authors' best-validation checkpoint).
+        refit_output : bool
+            After the optimiser, replace the output layer by the minimiser of the training objective
+            with the features fixed (:meth:`refit_output`).
+        ridge : float or sequence of float
+            Ridge factor(s) of that solve; with ``validation`` and several factors, the one with the
+            lowest validation residual is kept.
+        progress : bool or None
+            Progress bar (None: on a terminal only).
+
+        Returns
+        -------
+        FitResult
+
+        Notes
+        -----
         The output is affinely normalised by the mean/std of ``c*`` over the labelled set (or up to
         256 training parameters), a reparametrisation that leaves the minimisers unchanged.
         """
         problem = self.reduced.problem
         mu = problem.check_mu(mu, "mu")
-        for name, v in (("steps", steps), ("batch_size", batch_size)):
-            if not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer; got {v!r}")
-        if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
-            raise ValueError(f"lr must be a positive finite number; got {lr!r}")
+        steps = check_int(steps, "steps", low=1)
+        batch_size = check_int(batch_size, "batch_size", low=1)
+        eval_every = check_int(eval_every, "eval_every", low=1)
+        lr = check_float(lr, "lr", low=0, high=1e6, low_inclusive=False)
+        weight_decay = check_float(weight_decay, "weight_decay", low=0)
+        ridges = _check_ridges(ridge)
         if self.loss != "residual" and labelled is None:
             raise ValueError(f"labelled parameters are required for loss={self.loss!r}")
         lab = problem.check_mu(labelled, "labelled") if labelled is not None else None
+        val = problem.check_mu(validation, "validation") if validation is not None else None
         sys_train = self.reduced.system(mu)
         c_lab = sys_train.optimum() if lab is None else self.reduced.optimum(lab)
         ref = c_lab if lab is not None else c_lab[:256]
-        self.c_mean, self.c_scale = ref.mean(0), ref.std(0).clamp_min(1e-12) if len(ref) > 1 else torch.ones_like(ref[0])
+        self.c_mean = ref.mean(0)
+        self.c_scale = ref.std(0).clamp_min(1e-12) if len(ref) > 1 else torch.ones_like(ref[0])
         x_train = self._inputs(mu)
         x_lab = self._inputs(lab) if lab is not None else None
-        gen = torch.Generator().manual_seed(self.seed)
-        opt = torch.optim.Adam(self.net.parameters(), lr=lr)
+        sys_val, x_val = (self.reduced.system(val), self._inputs(val)) if val is not None else (None, None)
+        gen = torch_generator(self._batch_seed)
+        opt = torch.optim.AdamW(self.net.parameters(), lr=lr, weight_decay=weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
         obj, res = np.zeros(steps), np.zeros(steps)
+        v_steps, v_vals, best = [], [], (np.inf, None, None)
         status, t0 = "completed", time.perf_counter()
-        for k in tqdm(range(steps), desc=f"RBNO ({self.loss})", disable=not progress, leave=False):
+        for k in tqdm(range(steps), desc=f"RBNO ({self.loss})", disable=progress_disabled(progress), leave=False):
             idx = torch.randint(len(mu), (min(batch_size, len(mu)),), generator=gen)
-            J = sys_train[idx].loss(self._forward(x_train[idx]))
-            total = J.mean() if self.loss != "coefficient" else torch.zeros((), dtype=torch.float64)
+            c_l = c_s = None
             if self.loss != "residual":
                 jdx = torch.randint(len(lab), (min(batch_size, len(lab)),), generator=gen)
-                total = total + ((self._forward(x_lab[jdx]) - c_lab[jdx]) ** 2).sum(-1).mean()
+                c_l, c_s = self._forward(x_lab[jdx]), c_lab[jdx]
+            total, J = self._objective(sys_train[idx], self._forward(x_train[idx]), c_l, c_s)
             if not torch.isfinite(total):
-                status, obj, res = "diverged", obj[:k], res[:k]
+                status, obj, res = "non_finite", obj[:k], res[:k]
                 break
             opt.zero_grad()
             total.backward()
             opt.step()
             sched.step()
             obj[k], res[k] = total.item(), J.mean().item()
-        return TrainResult(obj, res, len(obj), status, time.perf_counter() - t0)
+            if val is not None and ((k + 1) % eval_every == 0 or k + 1 == steps):
+                v = self._val_residual(sys_val, x_val)
+                v_steps.append(k + 1)
+                v_vals.append(v)
+                if v < best[0]:
+                    best = (v, k + 1, copy.deepcopy(self.net.state_dict()))
+        if best[2] is not None:
+            self.net.load_state_dict(best[2])
+        used_ridge = None
+        if refit_output and status == "completed":
+            used_ridge = self._refit(sys_train, x_train, x_lab, c_lab, ridges, sys_val, x_val)
+        history = {"objective": obj, "residual": res}
+        if val is not None:
+            history.update(validation_step=np.array(v_steps, dtype=int), validation=np.array(v_vals))
+        return FitResult(status=status, n_iter=len(obj), wall_time=time.perf_counter() - t0, history=history,
+                         best_iter=best[1], output_refit=used_ridge is not None, ridge=used_ridge)
+
+    def _val_residual(self, sys_val: ReducedSystem, x_val: torch.Tensor) -> float:
+        with torch.no_grad():
+            return float(sys_val.loss(self._forward(x_val)).mean())
+
+    def refit_output(self, mu: Any, *, labelled: Any = None, ridge: float | Sequence[float] = 0.0,
+                     validation: Any = None) -> float:
+        """Replace the output layer by the exact minimiser of the training objective, features fixed.
+
+        With ``c = m + s * (W h(mu) + w0)``, every loss is a quadratic in ``Theta = diag(s) [W, w0]``:
+        ``mean_i phi_i^T Theta^T A_i Theta phi_i - 2 (b_i - A_i m)^T Theta phi_i`` (``phi = [h; 1]``)
+        for the residual, ``mean ||m + Theta phi - c*||^2`` for the coefficient term. Its minimiser
+        solves ``(H + lambda diag(H)-mean I) vec(Theta) = g`` with ``H = mean_i (phi_i phi_i^T) (x) A_i``,
+        an ``r (F+1)``-square system (``F`` the last hidden width). Returns the ridge factor used
+        (chosen on ``validation`` when several are given). The output normalisation of the last
+        :meth:`fit` is kept.
+        """
+        problem = self.reduced.problem
+        mu = problem.check_mu(mu, "mu")
+        ridges = _check_ridges(ridge)
+        if self.loss != "residual" and labelled is None:
+            raise ValueError(f"labelled parameters are required for loss={self.loss!r}")
+        lab = problem.check_mu(labelled, "labelled") if labelled is not None else None
+        val = problem.check_mu(validation, "validation") if validation is not None else None
+        sys_train = self.reduced.system(mu)
+        c_lab = self.reduced.optimum(lab) if lab is not None else None
+        sys_val, x_val = (self.reduced.system(val), self._inputs(val)) if val is not None else (None, None)
+        return self._refit(sys_train, self._inputs(mu), self._inputs(lab) if lab is not None else None,
+                           c_lab, ridges, sys_val, x_val)
+
+    def _features(self, x: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+        feat, _ = _split_output(self.net)
+        with torch.no_grad():
+            h = torch.cat([feat(x[i:i + chunk]).to("cpu", torch.float64) for i in range(0, len(x), chunk)])
+        return torch.cat([h, torch.ones(len(h), 1, dtype=torch.float64)], 1)
+
+    def _refit(self, sys_train: ReducedSystem, x_train: torch.Tensor, x_lab: torch.Tensor | None,
+               c_lab: torch.Tensor | None, ridges: tuple[float, ...], sys_val: ReducedSystem | None,
+               x_val: torch.Tensor | None) -> float:
+        r, m = self.reduced.r, self.c_mean
+        H, g = 0.0, 0.0
+        if self.loss != "coefficient":
+            phi = self._features(x_train)
+            F = phi.shape[1]
+            H, g = torch.zeros(r * F, r * F, dtype=torch.float64), torch.zeros(r, F, dtype=torch.float64)
+            for lo in range(0, len(phi), 256):
+                p, s = phi[lo:lo + 256], sys_train[lo:lo + 256]
+                P2 = (p[:, :, None] * p[:, None, :]).reshape(len(p), -1)
+                H += (P2.T @ s.A.reshape(len(p), -1)).reshape(F, F, r, r).permute(2, 0, 3, 1).reshape(r * F, r * F)
+                g += ((s.b - s.A @ m)[:, :, None] * p[:, None, :]).sum(0)
+            H, g = H / len(phi), g / len(phi)
+        if self.loss != "residual":
+            phi = self._features(x_lab)
+            F = phi.shape[1]
+            H = H + torch.kron(torch.eye(r, dtype=torch.float64), phi.T @ phi / len(phi))
+            g = g + (c_lab - m).T @ phi / len(phi)
+        scale = float(H.diagonal().mean())
+        _, out = _split_output(self.net)
+        best = (np.inf, None)
+        for lam in ridges:
+            theta = torch.linalg.solve(H + lam * scale * torch.eye(r * F, dtype=torch.float64),
+                                       g.reshape(-1)).reshape(r, F)
+            with torch.no_grad():
+                out.weight.copy_((theta[:, :-1] / self.c_scale[:, None]).to(out.weight))
+                out.bias.copy_((theta[:, -1] / self.c_scale).to(out.bias))
+            if len(ridges) == 1 or sys_val is None:
+                return lam
+            v = self._val_residual(sys_val, x_val)
+            if v < best[0]:
+                best = (v, lam, copy.deepcopy(out.state_dict()))
+        out.load_state_dict(best[2])
+        return best[1]
 
     # ------------------------------------------------------------------ prediction
-    def predict(self, mu, tol: float | None = None) -> Prediction:
+    def predict(self, mu: Any, tol: float | None = None) -> Prediction:
         """Fields and their estimates; with ``tol``, outputs with ``eta > tol`` are FE-solved instead.
 
         The estimator ``eta = sqrt(J)`` bounds the X error to the exact PDE solution up to the
-        norm-equivalence constants (spec section 4); it includes the FE discretisation error, so
-        ``tol`` below ``sqrt(J(u_h))`` forces every fallback solve to return ``eta > tol`` anyway.
+        norm-equivalence constants (arXiv 2512.21319, a-posteriori estimate); it includes the FE
+        discretisation error, so ``tol`` below ``sqrt(J(u_h))`` forces every fallback solve to return
+        ``eta > tol`` anyway.
         """
         problem = self.reduced.problem
         mu = problem.check_mu(mu)
-        if tol is not None and not (isinstance(tol, (int, float)) and tol > 0 and math.isfinite(tol)):
-            raise ValueError(f"tol must be a positive finite number or None; got {tol!r}")
+        if tol is not None:
+            tol = check_float(tol, "tol", low=0, low_inclusive=False)
         c = self.coefficients(mu)
         eta = self.reduced.estimate(c, mu).numpy()
         x = self.reduced.decode(c)
@@ -223,11 +423,32 @@ class RBNO:
             x[i], est[i] = sol.x, sol.estimate
         return Prediction(x=x, coefficients=c.numpy(), estimate=est, network_estimate=eta, fallback=fallback)
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """Network weights and output normalisation (picklable)."""
         return {"net": self.net.state_dict(), "c_mean": self.c_mean, "c_scale": self.c_scale}
 
-    def load_state_dict(self, state: dict) -> "RBNO":
-        self.net.load_state_dict(state["net"])
-        self.c_mean, self.c_scale = state["c_mean"], state["c_scale"]
+    def load_state_dict(self, state: dict[str, Any]) -> RBNO:
+        """Restore what :meth:`state_dict` returned (for a network of the same configuration)."""
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict from RBNO.state_dict(), got {type(state).__name__}")
+        missing = [k for k in ("net", "c_mean", "c_scale") if k not in state]
+        if missing:
+            raise ValueError(f"state must hold the keys 'net', 'c_mean', 'c_scale'; missing {missing}")
+        r = self.reduced.r
+        c_mean, c_scale = (torch.as_tensor(state[k], dtype=torch.float64) for k in ("c_mean", "c_scale"))
+        if c_mean.shape != (r,) or c_scale.shape != (r,):
+            raise ValueError(f"state['c_mean'] and state['c_scale'] must have shape ({r},), "
+                             f"got {tuple(c_mean.shape)} and {tuple(c_scale.shape)}")
+        try:
+            self.net.load_state_dict(state["net"])
+        except (RuntimeError, TypeError, AttributeError) as exc:
+            raise ValueError(f"state['net'] does not fit this network: {exc}") from None
+        self.c_mean, self.c_scale = c_mean, c_scale
         return self
+
+
+def _check_ridges(ridge: Any) -> tuple[float, ...]:
+    seq = tuple(ridge) if isinstance(ridge, (list, tuple, np.ndarray)) else (ridge,)
+    if not seq:
+        raise ValueError("ridge must hold at least one value, got an empty sequence")
+    return tuple(check_float(v, "ridge", low=0) for v in seq)
