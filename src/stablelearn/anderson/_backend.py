@@ -23,6 +23,8 @@ Array = Union[np.ndarray, "torch.Tensor"]
 
 def is_torch(x: Any) -> bool:
     """Whether ``x`` is a torch tensor."""
+    if type(x) is np.ndarray:  # the common case first: isinstance against torch.Tensor is slow
+        return False
     return torch is not None and isinstance(x, torch.Tensor)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+from scipy.linalg import lapack as _lapack
 
 from .._conventions import check_bool, check_choice, check_float, check_int
 from . import _backend as B
@@ -29,6 +30,26 @@ GUARD_REFS = ("descent", "base_step", "monotone")
 #: The "descent" guard treats a candidate within this many units of the dtype's epsilon (relative to
 #: E(x)) of its reference as a tie, and accepts it.
 TIE_ULPS = 8.0
+
+
+_EPS64 = float(np.finfo(np.float64).eps)
+
+
+def _small_qr(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reduced QR of a small float64 matrix through LAPACK directly (``numpy.linalg.qr``'s Python
+    overhead is several times the work at m <= 20)."""
+    qr, tau, _, info = _lapack.dgeqrf(H)
+    if info != 0:  # pragma: no cover - LAPACK argument error
+        return np.linalg.qr(H)
+    n = H.shape[1]
+    Q, _, info = _lapack.dorgqr(qr[:, :n], tau)
+    return (Q, np.triu(qr[:n, :n])) if info == 0 else np.linalg.qr(H)
+
+
+def _small_svd(R: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SVD of a small float64 matrix through LAPACK directly (see :func:`_small_qr`)."""
+    U, s, Vt, info = _lapack.dgesdd(R)
+    return (U, s, Vt) if info == 0 else np.linalg.svd(R)
 
 
 def _sq(v: float) -> float:
@@ -85,7 +106,7 @@ class QRWindow:
             self.R[:] = 0.0
             return
         # Delta R without its first column = Q R[:, 1:], R[:, 1:] upper Hessenberg: re-triangularise.
-        Qt, Rt = np.linalg.qr(self.R[:k, 1:k])
+        Qt, Rt = _small_qr(self.R[:k, 1:k])
         # a dependent column left a zero row in R; the re-triangularisation may then return a
         # basis vector that is not needed (zero row of Rt) and not orthonormal: drop it
         row_max = np.abs(Rt).max(axis=1)
@@ -154,15 +175,16 @@ class QRWindow:
         R = self.R[:k, :k]
         c = B.to_host(self.Q[:k] @ r)
         nr = B.norm(r)
-        lam = reg * float(np.sum(R * R))
         # Tikhonov solution through the SVD of the small factor: stable for rank-deficient R,
-        # gamma = V diag(s / (s^2 + lam)) U^T c (s = 0 directions are dropped)
-        U, s, Vt = np.linalg.svd(R)
-        keep = s > (np.finfo(float).eps * k * s[0] if lam == 0 else 0.0)  # lam = 0: lstsq's rcond
+        # gamma = V diag(s / (s^2 + lam)) U^T c (s = 0 directions are dropped); ||Delta R||_F^2 = sum s^2
+        U, s, Vt = _small_svd(R)
+        s2 = s * s
+        lam = reg * float(s2.sum())
+        keep = s > (_EPS64 * k * s[0] if lam == 0 else 0.0)  # lam = 0: lstsq's rcond
         filt = np.zeros_like(s)
-        filt[keep] = s[keep] / (s[keep] ** 2 + lam)
+        filt[keep] = s[keep] / (s2[keep] + lam)
         gamma = Vt.T @ (filt * (U.T @ c))
-        if not np.all(np.isfinite(gamma)):  # only if the history itself holds overflowed values
+        if not np.isfinite(gamma.sum()):  # only if the history itself holds overflowed values
             gamma = np.zeros(k)
         if not 0.0 < nr < np.inf:
             return gamma, 0.0
