@@ -230,7 +230,7 @@ def test_executors_refuse_bad_jobs_and_kinds(jobs, kind):
     (lambda: sweep(toy.draw, [{"i": 0}], salt=3), "salt"),
     (lambda: LocalExecutor().map(3, [1]), "fn"),
     (lambda: cell_cache(-1), "maxsize"),
-    (lambda: cell_cache(2)(lambda spec: 1)({"a": object()}), "spec"),
+    (lambda: cell_cache(2)(lambda config: 1)({"a": object()}), "config"),
     (lambda: config_hash({"a": {1, 2}}), "JSON-serialisable"),
     (lambda: seed_everything(-1), "seed"),
     (lambda: seed_everything("1"), "seed"),

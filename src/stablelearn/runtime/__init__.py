@@ -1,5 +1,9 @@
 """Paper-agnostic machinery: experiments and claims, seeding, executors (local, Ray),
-resumable sweeps, run folders and reports. Nothing here knows about any paper."""
+resumable sweeps, run folders and reports.
+
+Nothing here knows about any paper: the experiments are discovered in :mod:`stablelearn.experiments`
+and in the entry points of other packages (see :mod:`stablelearn.runtime.registry`).
+"""
 
 from stablelearn.runtime.executors import Executor, LocalExecutor, RayExecutor, call_seeded, get_executor
 from stablelearn.runtime.experiment import (VERDICTS, Claim, Context, Experiment, Result, Table, bootstrap_ci,

@@ -441,11 +441,11 @@ def cell_cache(maxsize: int | None = 8) -> Callable[[Callable[[dict], Any]], Cal
             return fn(json.loads(key))
 
         @functools.wraps(fn)
-        def cached(spec: dict) -> Any:
+        def cached(config: dict) -> Any:
             try:
-                key = json.dumps(spec, sort_keys=True)
+                key = json.dumps(config, sort_keys=True)
             except (TypeError, ValueError) as exc:
-                raise TypeError(f"spec must be JSON-serialisable: {exc}") from None
+                raise TypeError(f"config must be JSON-serialisable: {exc}") from None
             return by_key(key)
 
         cached.cache_clear = by_key.cache_clear  # type: ignore[attr-defined]
