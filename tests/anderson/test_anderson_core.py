@@ -1,4 +1,4 @@
-"""Spec section 4 properties of the AA core: momentum identity, weights, gain factor, GMRES, QR window."""
+"""Properties of the AA core (docs/anderson.md, "Guarantees"): momentum identity, weights, gain factor, GMRES, QR window."""
 
 import numpy as np
 import pytest
@@ -23,7 +23,7 @@ def _run_collect(x0, T, **kw):
 
 @pytest.mark.parametrize("m", [1, 3, 5])
 def test_momentum_identity_nonlinear_map(m):
-    """Spec 4.1 / 2.2: x_{k+1} = x_k + r_k + sum_j beta_j dx_{k-j} + sum_j beta_j dr_{k-j}, beta = -gamma."""
+    """x_{k+1} = x_k + r_k + sum_j beta_j dx_{k-j} + sum_j beta_j dr_{k-j}, beta = -gamma."""
     p = logistic("breast_cancer", standardize=True)
     T = lambda x: x - p.grad(x) / p.L
     res, xs, infos = _run_collect(p.x0, T, method="aa", m=m, max_iter=40)
@@ -37,7 +37,7 @@ def test_momentum_identity_nonlinear_map(m):
         for j in range(1, mk + 1):
             mom = mom + beta[j - 1] * (xs[k - j + 1] - xs[k - j]) + beta[j - 1] * (rs[k - j + 1] - rs[k - j])
         assert np.allclose(xs[k + 1], mom, rtol=1e-10, atol=1e-10 * np.abs(xs[k + 1]).max())
-        # the recorded gain factor is ||r - dR gamma|| / ||r|| computed directly (spec 2.4)
+        # the recorded gain factor is ||r - dR gamma|| / ||r|| computed directly
         if mk:
             dR = np.stack([rs[k - mk + i + 1] - rs[k - mk + i] for i in range(mk)], axis=1)
             direct = np.linalg.norm(rs[k] - dR @ info.gamma) / np.linalg.norm(rs[k])
@@ -45,7 +45,7 @@ def test_momentum_identity_nonlinear_map(m):
 
 
 def test_aa1_is_adaptive_nag_sc():
-    """Spec 2.2: GD + AA(1) equals NAG-SC with beta_k = <g_k, g_{k-1} - g_k> / ||g_k - g_{k-1}||^2."""
+    """GD + AA(1) equals NAG-SC with beta_k = <g_k, g_{k-1} - g_k> / ||g_k - g_{k-1}||^2."""
     A, b = _quad(30, 1e2)
     grad = lambda x: A @ x - b
     h = 1.0
@@ -60,7 +60,7 @@ def test_aa1_is_adaptive_nag_sc():
 
 
 def test_weights_relation_and_constrained_form():
-    """Spec 2.1 / 4.2: alpha from gamma by differences; alpha solves the constrained problem and
+    """alpha from gamma by differences; alpha solves the constrained problem and
     x_{k+1} = sum_i alpha_i T(x_{k-m+i})."""
     A, b = _quad(25, 1e2, seed=3)
     T = lambda x: x - 0.9 * (A @ x - b)
@@ -88,7 +88,7 @@ def test_gain_factor_in_unit_interval(reg):
 
 
 def test_aa_matches_gmres_on_affine_map():
-    """Spec 4.9 (Walker & Ni): untruncated AA on affine T: x_{k+1}^AA = T(x_k^GMRES)."""
+    """untruncated AA on affine T: x_{k+1}^AA = T(x_k^GMRES)."""
     n, h = 30, 0.5
     A, b = _quad(n, 50.0, seed=2)
     T = lambda x: x - h * (A @ x - b)
@@ -128,7 +128,7 @@ def test_qr_window_matches_direct_lstsq(reg):
 
 
 def test_ill_posed_least_squares_gives_finite_coefficients():
-    """Spec 4.8: duplicate columns and zero differences give a finite gamma, theta in [0, 1]."""
+    """duplicate columns and zero differences give a finite gamma, theta in [0, 1]."""
     n = 20
     rng = np.random.default_rng(0)
     for reg in (0.0, 1e-10):
@@ -147,7 +147,7 @@ def test_ill_posed_least_squares_gives_finite_coefficients():
 
 
 def test_scale_shift_rotation_invariance():
-    """Spec 4.7: gamma is unchanged under phi -> s phi with h -> h/s and under translation of x (GD);
+    """gamma is unchanged under phi -> s phi with h -> h/s and under translation of x (GD);
     under an orthogonal change of variables the iterates rotate with x."""
     A, b = _quad(20, 1e3, seed=9)
     n = 20

@@ -1,4 +1,4 @@
-"""Spec 2.3 / 4.6 / 4.10: effective mass, high-resolution coefficients and the ODE energy law."""
+"""Effective mass, high-resolution coefficients and the ODE energy law (docs/anderson.md, "Momentum form")."""
 
 import numpy as np
 import pytest
@@ -23,7 +23,7 @@ def test_nag_sc_coefficients():
 
 
 def test_recorded_mass_and_governor_bound_for_m1():
-    """history.mass is M of each step; with m = 1 the dissipative governor keeps M <= 1 (spec 4.6)."""
+    """history.mass is M of each step; with m = 1 the dissipative governor keeps M <= 1 (docs/anderson.md, "The governor")."""
     p = quadratic(60, 1e4, seed=3)
     h = p.solve("egaa", m=1, preset="faithful", max_iter=300, tol=0.0).history
     assert np.allclose(h.mass, 0.5 * (1 + h.beta_bar), atol=1e-12)
@@ -33,7 +33,7 @@ def test_recorded_mass_and_governor_bound_for_m1():
 
 
 def test_ode_energy_law():
-    """Spec 4.10: for M(t) X'' + c X' + grad phi = 0, E = phi + M |X'|^2 / 2 has
+    """for M(t) X'' + c X' + grad phi = 0, E = phi + M |X'|^2 / 2 has
     dE/dt = (M'/2 - c) |X'|^2, so E grows exactly where M' > 2c."""
     A = np.diag([1.0, 0.1])
     c = 0.05

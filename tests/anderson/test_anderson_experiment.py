@@ -13,7 +13,7 @@ def test_quick_profile_end_to_end(tmp_path):
     assert rec["status"] == "ok", rec["error"]
     claims = rec["claims"]
     assert len(claims) == 12 and all(isinstance(c["holds"], bool) for c in claims)
-    # spec 4.5 is a guarantee of the guard (base_step, h = 1/L): the monotonicity claims must hold
+    # monotonicity is a guarantee of the guard (h = 1/L): the monotonicity claims must hold
     assert all(c["holds"] for c in claims if "monotone" in c["statement"])
     # the default preset (issue 15): no more iterations than AA wherever AA converges, converges where
     # AA diverges, monotone, and a guard that costs at most 1.1 objective evaluations per iteration

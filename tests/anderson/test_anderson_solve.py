@@ -1,4 +1,4 @@
-"""EG-AA guarantees (spec 4.4-4.6, 4.8), backends, statuses and input validation of ``solve``."""
+"""EG-AA guarantees (docs/anderson.md, "Guarantees"), backends, statuses and input validation of ``solve``."""
 
 import numpy as np
 import pytest
@@ -44,7 +44,7 @@ def test_egaa_equals_aa_when_guard_and_governor_inactive():
 @pytest.mark.parametrize("preset", ["faithful", "robust"])
 @pytest.mark.parametrize("which", ["quadratic", "logistic_raw", "lasso"])
 def test_objective_monotone_and_gd_rate(preset, which, small_lasso, logreg_raw):
-    """Spec 4.5: with guard_ref='base_step' and h = 1/L, F(x_{k+1}) <= F(x_k), and under strong
+    """with guard_ref='base_step' and h = 1/L, F(x_{k+1}) <= F(x_k), and under strong
     convexity F_k - F* <= (1 - mu h)^k (F_0 - F*)."""
     p = {"quadratic": lambda: quadratic(60, 1e4, seed=2), "logistic_raw": lambda: logreg_raw,
          "lasso": lambda: small_lasso}[which]()
@@ -60,7 +60,7 @@ def test_objective_monotone_and_gd_rate(preset, which, small_lasso, logreg_raw):
 
 
 def test_governor_bound_on_every_accepted_step():
-    """Spec 4.6: beta_bar <= min(beta_max, (a + max(beta_bar_prev, 0)) / (a + 1)) on accepted steps."""
+    """beta_bar <= min(beta_max, (a + max(beta_bar_prev, 0)) / (a + 1)) on accepted steps."""
     p = quadratic(80, 1e4, seed=5)
     a = 4.0
     h = p.solve("egaa", preset="faithful", a=a, max_iter=300, tol=0.0).history

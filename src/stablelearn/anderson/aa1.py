@@ -1,7 +1,7 @@
 """Safeguarded type-I Anderson acceleration, AA-I-S (Zhang, O'Donoghue & Boyd, SIAM J. Optim. 2020,
 "Globally convergent type-I Anderson acceleration for nonsmooth fixed-point iterations", Alg. 3).
 
-A baseline for the EG-AA comparison (spec section 6). Written from the paper's description, not from
+A baseline for the EG-AA comparison (docs/anderson.md, "Reproduction"). Written from the paper's description, not from
 its code: good-Broyden inverse update ``H`` kept in low-rank form ``H = I + sum_j u_j v_j^T``,
 Gram-Schmidt-orthogonalised directions ``s_hat``, Powell regularisation (theta_bar = 0.01), restart
 when the memory is full or ``||s_hat|| < tau ||s||`` (tau = 0.001), and the safeguard: the AA point
@@ -13,30 +13,45 @@ it as ``-g_{k-1}``, which is the same after an accepted AA step and differs afte
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from .._conventions import check_float, check_int
 from . import _backend as B
 from ._backend import Array
-from .._conventions import check_int
 from .accelerator import StepInfo
 
 
-
 class TypeOneSafeguarded:
-    """AA-I-S stepper: ``step(x, Tx) -> next x``; ``info`` as for ``Accelerator``."""
+    """AA-I-S stepper: ``step(x, Tx) -> next x``; ``info`` as for :class:`Accelerator`.
+
+    Parameters
+    ----------
+    m : int, default 5
+        Memory; the method restarts when it is full.
+    theta_bar : float, default 0.01
+        Powell regularisation threshold, in (0, 1).
+    tau : float, default 1e-3
+        Restart when ``||s_hat|| < tau ||s||``, in (0, 1).
+    D, eps : float, default 1e6, 1e-6
+        Safeguard: the AA point is taken while ``||g_k|| <= D ||g_0|| (n_AA + 1)^-(1 + eps)``.
+    alpha : float, default 0.9
+        Weight of ``T(x)`` in the averaged fallback step, in (0, 1].
+    """
 
     def __init__(self, m: int = 5, *, theta_bar: float = 0.01, tau: float = 1e-3, D: float = 1e6,
                  eps: float = 1e-6, alpha: float = 0.9) -> None:
         check_int(m, "m", low=0)
-        if not (0 < theta_bar < 1 and 0 < tau < 1 and D > 0 and eps > 0 and 0 < alpha <= 1):
-            raise ValueError("need 0 < theta_bar < 1, 0 < tau < 1, D > 0, eps > 0, 0 < alpha <= 1")
+        check_float(theta_bar, "theta_bar", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+        check_float(tau, "tau", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+        check_float(D, "D", low=0.0, low_inclusive=False)
+        check_float(eps, "eps", low=0.0, low_inclusive=False)
+        check_float(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False)
         self.m, self.theta_bar, self.tau, self.D, self.eps, self.alpha = int(m), theta_bar, tau, D, eps, alpha
         self.info = StepInfo()
         self.reset()
 
     def reset(self) -> None:
+        """Forget the memory and the safeguard's counters."""
         # H = I + sum_j u_j v_j^T and B = H^-1 = I + sum_j p_j q_j^T, with q_j = shat_j / (shat_j^T s_j)
         self._u: list[Array] = []
         self._v: list[Array] = []
@@ -75,6 +90,7 @@ class TypeOneSafeguarded:
         return (1.0 - sgn * self.theta_bar) / (1.0 - eta)
 
     def step(self, x: Array, Tx: Array) -> Array:
+        """One AA-I-S step from ``x`` with ``Tx = T(x)``; returns the next iterate."""
         info = StepInfo()
         g = x - Tx
         gnorm = B.norm(g)

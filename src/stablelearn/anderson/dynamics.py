@@ -1,4 +1,6 @@
-"""AA as a variable-mass second-order ODE: the high-resolution coefficients of spec section 2.3 [D].
+"""AA as a variable-mass second-order ODE: the high-resolution coefficients (arXiv 2512.21269, abstract:
+"AA converges to a second-order ODE with a variable effective mass"; the derivation below is ours,
+docs/anderson.md, "Momentum form").
 
 With beta_j = -gamma (newest first, j = 1..m_k) the AA step is a momentum step, and its
 high-resolution limit (time t_k = k sqrt(h)) is
@@ -8,7 +10,7 @@ high-resolution limit (time t_k = k sqrt(h)) is
 
 with beta_bar = sum_j beta_j. The energy E = phi - phi* + M |X'|^2 / 2 obeys
 dE/dt = (M'/2 - c) |X'|^2 - b sqrt(h) X'^T Hess(phi) X': a growing mass is negative damping.
-The normalisation is the spec's derivation; the paper's could not be read.
+The normalisation is our derivation [derived]; the paper's could not be read.
 """
 
 from __future__ import annotations
@@ -21,15 +23,26 @@ from .._conventions import check_float
 
 
 def effective_mass(gamma: np.ndarray) -> float:
-    """M = (1 + sum_j (2j - 1) beta_j) / 2 with beta = -gamma newest first (``gamma`` oldest first,
-    as in ``StepInfo.gamma``); 1/2 for a plain step (empty gamma)."""
+    """Effective mass ``M = (1 + sum_j (2j - 1) beta_j) / 2`` of one AA step.
+
+    Parameters
+    ----------
+    gamma : ndarray
+        Least-squares coefficients, oldest first (as in ``StepInfo.gamma``); ``beta = -gamma`` newest first.
+
+    Returns
+    -------
+    float
+        ``M``; 1/2 for a plain step (empty ``gamma``).
+    """
     beta = -np.asarray(gamma, dtype=float)[::-1]
     return 0.5 * (1.0 + float(np.sum((2 * np.arange(1, beta.size + 1) - 1) * beta)))
 
 
 @dataclass(frozen=True)
 class HighResolutionCoefficients:
-    """Mass M, damping c and Hessian-damping weight b of the high-resolution ODE (spec 2.3)."""
+    """Mass ``M``, damping ``c`` and Hessian-damping weight ``b`` of the high-resolution ODE
+    ``M X'' + c X' + b sqrt(h) Hess(phi) X' + grad phi(X) = 0`` (docs/anderson.md, "Momentum form")."""
 
     mass: float
     damping: float
@@ -37,7 +50,20 @@ class HighResolutionCoefficients:
 
 
 def high_resolution_coefficients(gamma: np.ndarray, h: float) -> HighResolutionCoefficients:
-    """The ODE coefficients of one AA step with least-squares coefficients ``gamma`` and step ``h``."""
+    """The ODE coefficients of one AA step.
+
+    Parameters
+    ----------
+    gamma : ndarray
+        Least-squares coefficients, oldest first.
+    h : float
+        Step size of the base map (> 0).
+
+    Returns
+    -------
+    HighResolutionCoefficients
+        ``M`` (:func:`effective_mass`), ``c = (1 - beta_bar) / sqrt(h)`` and ``b = beta_bar``.
+    """
     h = check_float(h, "h", low=0.0, low_inclusive=False)
     beta_bar = -float(np.sum(gamma))
     return HighResolutionCoefficients(effective_mass(gamma), (1.0 - beta_bar) / np.sqrt(h), beta_bar)

@@ -1,4 +1,5 @@
-"""Base fixed-point maps (spec section 1), a small prox library and ``estimate_L``.
+"""Base fixed-point maps (the GD and proximal-gradient maps AA accelerates; docs/anderson.md, "Usage"),
+a small prox library and ``estimate_L``.
 
 Conventions: ``grad(x)`` is the gradient of the smooth part phi; a prox is called as
 ``prox(v, h) = argmin_z psi(z) + ||z - v||^2 / (2 h)`` and exposes ``value(x) = psi(x)``.
@@ -20,7 +21,13 @@ from .._conventions import check_float, check_int
 
 @dataclass(frozen=True)
 class L1:
-    """psi(x) = lam * ||x||_1; prox = soft-thresholding at h * lam."""
+    """``psi(x) = lam ||x||_1``; the prox is soft-thresholding at ``h lam``.
+
+    Parameters
+    ----------
+    lam : float
+        Weight (>= 0, finite).
+    """
 
     lam: float
 
@@ -36,7 +43,13 @@ class L1:
 
 @dataclass(frozen=True)
 class SquaredL2:
-    """psi(x) = (lam / 2) * ||x||^2; prox = v / (1 + h * lam)."""
+    """``psi(x) = (lam / 2) ||x||^2``; the prox is ``v / (1 + h lam)``.
+
+    Parameters
+    ----------
+    lam : float
+        Weight (>= 0, finite).
+    """
 
     lam: float
 
@@ -52,7 +65,13 @@ class SquaredL2:
 
 @dataclass(frozen=True)
 class ElasticNet:
-    """psi(x) = l1 * ||x||_1 + (l2 / 2) * ||x||^2; prox = shrink(v, h*l1) / (1 + h*l2)."""
+    """``psi(x) = l1 ||x||_1 + (l2 / 2) ||x||^2``; the prox is ``shrink(v, h l1) / (1 + h l2)``.
+
+    Parameters
+    ----------
+    l1, l2 : float
+        Weights (>= 0, finite).
+    """
 
     l1: float
     l2: float
@@ -70,7 +89,13 @@ class ElasticNet:
 
 @dataclass(frozen=True)
 class Box:
-    """psi = indicator of {lower <= x <= upper}; prox = projection (clipping). ``value`` is 0 or inf."""
+    """``psi`` = indicator of ``{lower <= x <= upper}``; the prox is the projection (clipping).
+
+    Parameters
+    ----------
+    lower, upper : float, optional
+        Bounds (None: unbounded; NaN refused; ``lower <= upper``). ``value(x)`` is 0 or inf.
+    """
 
     lower: float | None = None
     upper: float | None = None
@@ -92,7 +117,20 @@ class Box:
 
 
 def gd_map(grad: Callable[[Array], Array], h: float) -> Callable[[Array], Array]:
-    """Gradient step T(x) = x - h * grad(x) (spec section 1)."""
+    """The gradient step ``T(x) = x - h grad(x)``.
+
+    Parameters
+    ----------
+    grad : callable
+        Gradient of the smooth part.
+    h : float
+        Step size (> 0; ``1/L`` guarantees descent).
+
+    Returns
+    -------
+    callable
+        ``T``.
+    """
     h = check_float(h, "h", low=0.0, low_inclusive=False)
     if not callable(grad):
         raise TypeError("grad must be callable")
@@ -101,7 +139,22 @@ def gd_map(grad: Callable[[Array], Array], h: float) -> Callable[[Array], Array]
 
 def prox_grad_map(grad: Callable[[Array], Array], prox: Callable[[Array, float], Array],
                   h: float) -> Callable[[Array], Array]:
-    """Proximal-gradient (ISTA) step T(x) = prox_{h psi}(x - h * grad(x)) (spec section 1)."""
+    """The proximal-gradient (ISTA) step ``T(x) = prox(x - h grad(x), h)``.
+
+    Parameters
+    ----------
+    grad : callable
+        Gradient of the smooth part.
+    prox : callable
+        ``prox(v, h)`` of the non-smooth part.
+    h : float
+        Step size (> 0).
+
+    Returns
+    -------
+    callable
+        ``T``.
+    """
     h = check_float(h, "h", low=0.0, low_inclusive=False)
     if not callable(grad) or not callable(prox):
         raise TypeError("grad and prox must be callable")
@@ -114,13 +167,35 @@ def estimate_L(
     *,
     n_iter: int = 200,
     rtol: float = 1e-8,
-    seed: int | None = 0,
+    seed: Any = 0,
 ) -> float:
     """Largest eigenvalue of a symmetric PSD operator (e.g. the Hessian of phi) by power iteration.
 
-    ``matvec(v)`` applies the operator; ``x0`` only fixes the shape, dtype and backend. For a
-    non-quadratic phi pass a Hessian-vector product at a representative point, and keep a
-    safety margin: power iteration gives a lower bound on the true L.
+    Parameters
+    ----------
+    matvec : callable
+        ``matvec(v)`` applies the operator; it must return an array like ``v``.
+    x0 : array or tensor, 1-D
+        Fixes the shape, dtype and backend of ``v``.
+    n_iter : int, default 200
+        Maximum number of iterations (>= 1).
+    rtol : float, default 1e-8
+        Stop when the Rayleigh quotient changes by less than ``rtol`` relative.
+    seed : None, int or numpy.random.Generator, default 0
+        Starting vector's seed (no global RNG is touched).
+
+    Returns
+    -------
+    float
+        The estimate. For a non-quadratic phi pass a Hessian-vector product at a representative
+        point, and keep a safety margin: power iteration gives a lower bound on the true L.
+
+    Raises
+    ------
+    TypeError
+        If ``matvec`` does not return an array of ``x0``'s backend.
+    ValueError
+        If it returns the wrong shape or non-finite values.
     """
     if not callable(matvec):
         raise TypeError("matvec must be callable")

@@ -1,4 +1,4 @@
-"""The reproduction suite of spec section 6: quadratics, lasso, logistic and ridge regression.
+"""The reproduction suite (docs/anderson.md, "Reproduction"): quadratics, lasso, logistic and ridge regression.
 
 Every constructor returns a ``Problem`` with ``grad`` (of the smooth part), ``F`` (the full
 objective), ``prox`` (None for smooth problems), ``L``, ``mu``, ``x0`` and a reference ``F_star``
@@ -24,7 +24,23 @@ DATASETS = ("breast_cancer", "wine", "digits", "diabetes")
 
 @dataclass
 class Problem:
-    """min F(x) = phi(x) + psi(x); ``grad`` is grad phi, ``prox(v, h)`` the prox of psi."""
+    """A composite problem ``min F(x) = phi(x) + psi(x)``.
+
+    Attributes
+    ----------
+    grad : callable
+        Gradient of phi.
+    F : callable
+        The full objective.
+    prox : callable or None
+        ``prox(v, h)`` of psi (None for smooth problems).
+    L, mu : float
+        Lipschitz constant of ``grad`` and strong-convexity modulus (0 if unknown).
+    x0 : ndarray
+        Starting point.
+    F_star, F_star_method : float, str
+        Reference optimum and how it was obtained.
+    """
 
     name: str
     grad: Callable[[np.ndarray], np.ndarray]
@@ -38,18 +54,46 @@ class Problem:
     info: dict[str, Any] = field(default_factory=dict)
 
     def solve(self, method: str = "egaa", **kwargs: Any) -> SolveResult:
-        """``solve(self.x0, grad=..., F=..., prox=..., L=..., method=method, **kwargs)``."""
+        """Run :func:`~stablelearn.anderson.solve` on this problem from ``x0`` with step ``1/L``.
+
+        Parameters
+        ----------
+        method : str, default "egaa"
+            A method of ``solve``.
+        **kwargs
+            Further options of ``solve``.
+
+        Returns
+        -------
+        SolveResult
+        """
         return solve(self.x0, grad=self.grad, F=self.F, prox=self.prox, L=self.L, method=method, **kwargs)
 
     def rel_gap(self, F_values: np.ndarray) -> np.ndarray:
-        """(F - F*) / (F(x0) - F*)."""
+        """The relative gap ``(F - F*) / (F(x0) - F*)`` of objective values ``F_values``."""
         return (np.asarray(F_values, dtype=float) - self.F_star) / (self.F(self.x0) - self.F_star)
 
 
-def quadratic(n: int = 300, kappa: float = 1e4, seed: int = 0, rotate: bool = True) -> Problem:
+def quadratic(n: int = 300, kappa: float = 1e4, seed: Any = 0, rotate: bool = True) -> Problem:
     """phi = x^T A x / 2 - b^T x with spectrum logspace(0, -log10 kappa, n) (L = 1, mu = 1/kappa), A
     rotated by a random orthogonal Q (``rotate=False``: diagonal A, O(n) per gradient, for large n).
-    F* in closed form."""
+    F* in closed form.
+
+    Parameters
+    ----------
+    n : int
+        Dimension (>= 2).
+    kappa : float
+        Condition number (>= 1).
+    seed : None, int or numpy.random.Generator
+        Seeds b and the rotation.
+    rotate : bool
+        Rotate the spectrum by a random orthogonal matrix (dense; n <= 4000).
+
+    Returns
+    -------
+    Problem
+    """
     n = check_int(n, "n", low=2)
     kappa = check_float(kappa, "kappa", low=1.0)
     if rotate and n > 4000:
@@ -83,11 +127,27 @@ def _polish(p: Problem, x_start: np.ndarray, max_iter: int) -> tuple[float, str]
     return best, f"then {max_iter} iterations each of restarted FISTA and EG-AA(robust), best value"
 
 
-def lasso(n_samples: int = 300, n_features: int = 600, rho: float = 0.95, seed: int = 0, *,
+def lasso(n_samples: int = 300, n_features: int = 600, rho: float = 0.95, seed: Any = 0, *,
           lam_ratio: float = 0.02, l2: float = 0.0, sparsity: float = 0.05, noise: float = 0.1) -> Problem:
     """phi = ||A x - b||^2 / 2 (+ psi = lam ||x||_1 + l2 ||x||^2 / 2), A with AR(1)-correlated columns
     (corr rho^|i-j|), a ``sparsity``-sparse truth, Gaussian noise; lam = lam_ratio ||A^T b||_inf
-    (spec 6). F* from scikit-learn's coordinate descent (tol 1e-14), then polished (``_polish``)."""
+    (docs/anderson.md, "Reproduction"). F* from scikit-learn's coordinate descent (tol 1e-14), then polished (``_polish``).
+
+    Parameters
+    ----------
+    n_samples, n_features : int
+        Shape of A.
+    rho : float
+        Correlation of neighbouring columns, in (-1, 1).
+    seed : None, int or numpy.random.Generator
+        Seeds A, the truth and the noise.
+    lam_ratio, l2, sparsity, noise : float
+        lam / ||A^T b||_inf, the ridge weight, the share of non-zeros in the truth, the noise level.
+
+    Returns
+    -------
+    Problem
+    """
     n_samples, n_features = check_int(n_samples, "n_samples", low=1), check_int(n_features, "n_features", low=1)
     if not -1.0 < float(rho) < 1.0:
         raise ValueError(f"rho must be in (-1, 1), got {rho!r}")
@@ -157,7 +217,21 @@ def logistic(dataset: str = "breast_cancer", standardize: bool = True, l2: float
     """phi = mean log(1 + exp(-y_i x_i^T w)) + l2 ||w||^2 / 2 (+ psi = l1 ||w||_1), y in {-1, +1}, no
     intercept; binary targets: breast_cancer as given, wine class 0 vs rest, digits even vs odd.
     L = lambda_max(X^T X) / (4 n) + l2. F*: Newton's method to machine precision (l1 = 0), else a
-    long restarted-FISTA / EG-AA solve (``_polish``)."""
+    long restarted-FISTA / EG-AA solve (``_polish``).
+
+    Parameters
+    ----------
+    dataset : {"breast_cancer", "wine", "digits", "diabetes"}
+        A data set bundled with scikit-learn.
+    standardize : bool
+        Centre and scale the features.
+    l2, l1 : float
+        Ridge and lasso weights (>= 0).
+
+    Returns
+    -------
+    Problem
+    """
     l2, l1 = check_float(l2, "l2", low=0.0), check_float(l1, "l1", low=0.0)
     X, t = _design(dataset, bool(standardize))
     y = np.where(t % 2 == 0, 1.0, -1.0) if dataset == "digits" else 2.0 * t - 1.0
@@ -197,7 +271,21 @@ def logistic(dataset: str = "breast_cancer", standardize: bool = True, l2: float
 
 def ridge(dataset: str = "digits", l2: float = 1e-3, standardize: bool = False) -> Problem:
     """phi = ||X w - y||^2 / (2 n) + l2 ||w||^2 / 2 (regression on the raw target), L = lambda_max(X^T X/n)
-    + l2, F* from the normal-equation solve (closed form, float64)."""
+    + l2, F* from the normal-equation solve (closed form, float64).
+
+    Parameters
+    ----------
+    dataset : {"breast_cancer", "wine", "digits", "diabetes"}
+        A data set bundled with scikit-learn.
+    l2 : float
+        Ridge weight (> 0).
+    standardize : bool
+        Centre and scale the features.
+
+    Returns
+    -------
+    Problem
+    """
     l2 = check_float(l2, "l2", low=0.0, low_inclusive=False)
     X, y = _design(dataset, bool(standardize))
     n, d = X.shape
