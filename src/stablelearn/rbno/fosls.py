@@ -282,10 +282,11 @@ class FOSLSProblem:
         """Gram matrix of the ``"X"`` inner product (H(div) x H1; energy-weighted for elasticity,
         at ``mu`` or the reference parameter) or of ``"L"`` (L2 x L2; the paper's two error norms)."""
         kind = check_choice(kind, "kind", ("X", "L"))
+        if mu is not None and not (self.product_depends_on_mu and kind == "X"):
+            self.check_mu(mu)  # validated, then unused: this product does not depend on the parameter
+            mu = None
         if mu is not None:
             mu = self.one_mu(mu)[0]
-        if mu is not None and not (self.product_depends_on_mu and kind == "X"):
-            mu = None
         key = (kind, None if mu is None else tuple(np.asarray(mu, float).ravel()))
         if key in self._product_cache:
             return self._product_cache[key]
