@@ -21,6 +21,8 @@ from stablelearn.runtime import (Claim, Experiment, LocalExecutor, Table, bootst
                                  render_report, run_experiment, seed_everything, sweep, unregister)
 from tests.runtime import toy
 
+pytestmark = pytest.mark.timeout(60)  # every case: a hang fails it
+
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -74,7 +76,6 @@ MALFORMED = {  # the cases of the bad-input review, and a few more of the same k
 }
 
 
-@pytest.mark.timeout(30)
 @pytest.mark.parametrize("case", list(MALFORMED))
 def test_report_of_a_malformed_run_folder_exits_2_naming_the_file(case, tmp_path, capsys):
     result, run, message = MALFORMED[case]
@@ -86,7 +87,6 @@ def test_report_of_a_malformed_run_folder_exits_2_naming_the_file(case, tmp_path
         render_report(root)
 
 
-@pytest.mark.timeout(30)
 def test_old_records_without_verdict_and_with_nonstring_text_still_render(tmp_path):
     claims = [{"statement": "s", "criterion": "c", "measured": 0.5, "holds": None},
               {"statement": "s | t", "criterion": "c", "measured": "m\nn", "holds": False}]
@@ -102,7 +102,6 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st
 FIELDS = st.fixed_dictionaries({}, optional={k: JSON for k in GOOD}) | JSON
 
 
-@pytest.mark.timeout(60)
 @FUZZ
 @given(record=FIELDS, claim=st.dictionaries(st.sampled_from(["statement", "holds", "verdict", "measured"]), JSON),
        raw=st.binary(max_size=40))
@@ -121,7 +120,6 @@ def test_report_on_any_json_or_bytes_renders_or_exits_2(record, claim, raw, caps
 ARGS = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8)
 
 
-@pytest.mark.timeout(60)
 @FUZZ
 @given(jobs=ARGS | st.integers(max_value=0).map(str), seed=ARGS | st.integers(max_value=-1).map(str),
        which=st.sampled_from(["--jobs", "--seed", "--profile", "--executor", "name"]))
@@ -141,7 +139,6 @@ def test_reproduce_refuses_bad_arguments_with_one_line(jobs, seed, which, capsys
     assert (which if which != "name" else "unknown experiment") in err or "--out" in err
 
 
-@pytest.mark.timeout(60)
 def test_unknown_experiment_names_are_refused_before_any_runs(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["reproduce", "anderson", "nope", "--out", str(out)]) == 2
@@ -158,7 +155,6 @@ def _names_argument(exc: Exception, *names: str) -> None:
     assert any(n in str(exc) for n in names), str(exc)
 
 
-@pytest.mark.timeout(60)
 @FUZZ
 @given(low=NUMBERS, high=NUMBERS, threshold=NUMBERS, side=st.sampled_from(["above", "below", "left", 1]))
 def test_interval_verdict(low, high, threshold, side):
@@ -173,7 +169,6 @@ def test_interval_verdict(low, high, threshold, side):
     assert verdict is (True if lo > t else False if hi < t else None)
 
 
-@pytest.mark.timeout(60)
 @FUZZ
 @given(values=st.lists(NUMBERS, max_size=6), level=NUMBERS, n_boot=NUMBERS, seed=NUMBERS)
 def test_bootstrap_ci(values, level, n_boot, seed):
@@ -186,7 +181,6 @@ def test_bootstrap_ci(values, level, n_boot, seed):
     assert math.isfinite(est) and lo <= hi
 
 
-@pytest.mark.timeout(60)
 @FUZZ
 @given(x=st.lists(NUMBERS, max_size=5) | NUMBERS, y=st.lists(NUMBERS, max_size=5) | NUMBERS)
 def test_loglog_slope(x, y):
@@ -204,7 +198,6 @@ def test_loglog_slope_is_the_exponent():
     assert math.isnan(loglog_slope(x, -x))
 
 
-@pytest.mark.timeout(60)
 @FUZZ
 @given(jobs=NUMBERS, kind=st.sampled_from(["local", "ray", "slurm", None, 3]))
 def test_executors_refuse_bad_jobs_and_kinds(jobs, kind):
@@ -218,7 +211,6 @@ def test_executors_refuse_bad_jobs_and_kinds(jobs, kind):
         ex.close()
 
 
-@pytest.mark.timeout(60)
 @pytest.mark.parametrize("call, names", [
     (lambda: sweep("not callable", [{}]), "fn"),
     (lambda: sweep(toy.draw, "cells"), "cells"),
