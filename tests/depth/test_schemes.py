@@ -126,3 +126,29 @@ def test_optimizer_without_rule_and_unknown_names_raise():
         scheme_from_dict({"scheme": "Nope"})
     with pytest.raises(ValueError, match="alpha"):
         DepthMuP(alpha=math.nan)
+
+
+def test_completep_scales_adam_eps_and_block_vectors():
+    m_n, m_L = 4.0, 16.0
+    cp = CompleteP()
+    assert cp.adam_eps_factor("block", m_n, m_L) == pytest.approx(1 / (m_n * m_L))      # m_n^-1 m_L^-alpha
+    assert cp.adam_eps_factor("block_vector", m_n, m_L) == pytest.approx(1 / m_L)       # m_L^-alpha
+    assert cp.adam_eps_factor("input", m_n, m_L) == 1.0 and cp.adam_eps_factor("output", m_n, m_L) == 1.0
+    assert cp.lr_factor("block_vector", "adam", m_n, m_L) == pytest.approx(1.0)          # m_L^(alpha-1) = 1
+    assert CompleteP(alpha=0.5).lr_factor("block_vector", "adam", m_n, m_L) == pytest.approx(m_L ** -0.5)
+    model = ResidualMLP(4, 32, 16, 1, block_layers=2, bias=True, scheme=cp, base_width=8)
+    eps = {g["role"]: g.get("eps") for g in param_groups(model, 1e-3, "adam", adam_eps=1e-8)}
+    assert eps["block"] == pytest.approx(1e-8 / 64) and eps["block_vector"] == pytest.approx(1e-8 / 16)
+    assert eps["input"] is None                                                          # torch's default
+    assert "Adam eps factor" in cp.table(32, 16, base_width=8, optimizer="adam")
+
+
+def test_correction_layers_first_or_every_nonfinal_layer():
+    kw = dict(block_layers=3, base_width=16)
+    roles = record_of(ResidualMLP(8, 16, 4, 2, **kw)).roles
+    assert [roles[f"blocks.0.branch.{i}.weight"] for i in (1, 3, 5)] == ["block_inner", "block_middle", "block"]
+    for layers, middle in (("nonfinal", 2.0), ("first", 1.0)):
+        model = ResidualMLP(8, 16, 4, 2, scheme=DepthMuPCorrected(beta=0.5, layers=layers), **kw)
+        lrs = {g["role"]: g["lr"] for g in param_groups(model, 1.0, "sgd")}
+        assert lrs["block_inner"] == pytest.approx(2.0) and lrs["block_middle"] == pytest.approx(middle)
+        assert lrs["block"] == pytest.approx(1.0)

@@ -469,12 +469,9 @@ def lr_sweep(task: str, schemes: dict[str, Parametrization], depths: Sequence[in
     if batched:
         outs = sweep(train_group, [{**g, "log2_lrs": grid, "seeds": seeds} for g in groups], executor=executor,
                      cache_dir=cache_dir, fresh=fresh, desc="lr sweep (batched)", progress=progress)
-        losses = np.array([o["final_loss"] for o in outs], float).reshape(shape)
-        statuses = np.array([o["status"] for o in outs], dtype=object).reshape(shape)
     else:
-        cells = [{**g, "log2_lr": e, "seed": k} for g in groups for e in grid for k in seeds]
-        outs = sweep(train_cell, cells, executor=executor, cache_dir=cache_dir, fresh=fresh,
-                     desc="lr sweep", progress=progress)
-        losses = np.array([o["final_loss"] for o in outs], float).reshape(shape)
-        statuses = np.array([o["status"] for o in outs], dtype=object).reshape(shape)
+        outs = sweep(train_cell, [{**g, "log2_lr": e, "seed": k} for g in groups for e in grid for k in seeds],
+                     executor=executor, cache_dir=cache_dir, fresh=fresh, desc="lr sweep", progress=progress)
+    losses = np.array([o["final_loss"] for o in outs], float).reshape(shape)
+    statuses = np.array([o["status"] for o in outs], dtype=object).reshape(shape)
     return LRSweepResult(labels, widths, depths, grid, seeds, losses, statuses)
