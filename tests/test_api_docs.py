@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import importlib.util
 import inspect
 import re
 import subprocess
@@ -73,7 +74,17 @@ def test_conventions_and_library_pages_are_in_the_nav():
 @pytest.mark.parametrize("lib", (*LIBRARIES, "runtime"))
 def test_every_public_name_has_an_entry(site, lib):
     module = importlib.import_module(f"stablelearn.{lib}")
-    ids = set(re.findall(r'id="(stablelearn\.[\w.]+)"', (site / "api" / f"{lib}.html").read_text()))
+    page = (site / "api" / f"{lib}.html").read_text()
+    assert not re.search(r":(func|class|meth|mod|attr|data|exc):", page), "a Sphinx role is shown as it is"
+    ids = set(re.findall(r'id="(stablelearn\.[\w.]+)"', page))
     missing = [n for n in module.__all__ if not any(i == f"stablelearn.{lib}.{n}" or i.endswith(f".{n}") for i in ids)]
     assert not missing, (f"docs/api/{lib}.md: no entry for {missing} (a function named like a module of the "
                          "package is hidden by the module: list it there explicitly)")
+
+
+def test_sphinx_roles_become_inline_code():
+    spec = importlib.util.spec_from_file_location("sphinx_roles", ROOT / "docs" / "api" / "sphinx_roles.py")
+    roles = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(roles)
+    assert roles.plain("see :func:`a.b`, :class:`~numpy.random.Generator` and :ref:`the page <x>`.") == \
+        "see `a.b`, `Generator` and `the page`."
