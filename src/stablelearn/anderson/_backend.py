@@ -104,8 +104,16 @@ def vdot(a: Any, b: Any) -> float:
 
 
 def all_finite(x: Any) -> bool:
-    """Whether every entry of ``x`` is finite."""
-    return bool(torch.isfinite(x).all()) if is_torch(x) else bool(np.isfinite(x).all())
+    """Whether every entry of ``x`` is finite.
+
+    Fast path: a finite sum proves every entry finite (one pass, no temporary); an infinite or NaN sum
+    is settled entry by entry (the sum of finite entries can overflow).
+    """
+    if is_torch(x):
+        return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = x.sum()
+    return bool(np.isfinite(total)) or bool(np.isfinite(x).all())
 
 
 def copy(x: Any) -> Any:
