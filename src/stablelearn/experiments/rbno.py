@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from stablelearn._conventions import limit_threads
-from stablelearn.rbno import (RBNO, DarcyFlow, Elasticity, FNOBaseline, HeatConduction, PCANet,
+from stablelearn.rbno import (RBNO, DarcyFlow, Elasticity, FNOBaseline, FOSLSProblem, HeatConduction, PCANet,
                               PenalisedReducedFOSLS, ReducedFOSLS, fosls_values, pod, relative_error)
 from stablelearn.runtime import Claim, Context, Experiment, Result, Table, cell_cache, loglog_slope
 
@@ -41,6 +41,16 @@ AUTHORS: dict[str, dict[str, Any]] = {
 RHO_BAND = (0.4, 2.0)
 
 
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation; NaN when either side is constant (e.g. a zero error)."""
+    from scipy.stats import spearmanr
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(spearmanr(a, b)[0])
+
+
 def authors_ratio(problem: str, n_train: int) -> float | None:
     """The authors' network-to-RB-optimum error ratio (X norm, not squared) at ``n_train``, if they report it."""
     a = AUTHORS[problem]
@@ -50,7 +60,7 @@ def authors_ratio(problem: str, n_train: int) -> float | None:
 # ----------------------------------------------------------------------------- shared offline stage
 
 
-def make_problem(name: str, n: int, modes: int = 16, width: float | None = None):
+def make_problem(name: str, n: int, modes: int = 16, width: float | None = None) -> FOSLSProblem:
     """The named problem on an n x n (elasticity n x n/2) mesh."""
     if name == "heat":
         return HeatConduction(n)
@@ -340,7 +350,6 @@ def run(ctx: Context) -> Result:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from scipy.stats import spearmanr
 
     if len(cfg["c1_meshes"]) >= 2:  # C1 needs two meshes at least
         claim, table, data["C1"] = _c1(ctx, cfg, seed)
@@ -367,7 +376,7 @@ def run(ctx: Context) -> Result:
             rho = o["err_ref"] / o["eta"]
             rows.append([m, o["rel_L"], o["rel_X"], o["rel_X_mean"], o["rel_X_ref"], o["mean_J"], o["mean_excess_J"],
                          float(np.median(rho)), float(np.percentile(rho, 5)), float(np.percentile(rho, 95)),
-                         float(spearmanr(o["eta"], o["err_ref"])[0]), float(spearmanr(o["eta"], o["err"])[0]),
+                         spearman(o["eta"], o["err_ref"]), spearman(o["eta"], o["err"]),
                          o.get("excess_train"), o.get("excess_test"), o["wall_time"]])
         for m, o in res.items():
             if o["status"] != "completed":
@@ -386,8 +395,7 @@ def run(ctx: Context) -> Result:
         r0 = ok["RBNO (residual)"]
         rho = r0["err_ref"] / r0["eta"]
         rho_h = r0["err"] / r0["eta"]
-        sp = {"vs refined ref": float(spearmanr(r0["eta"], r0["err_ref"])[0]),
-              "vs same-mesh u_h": float(spearmanr(r0["eta"], r0["err"])[0])}
+        sp = {"vs refined ref": spearman(r0["eta"], r0["err_ref"]), "vs same-mesh u_h": spearman(r0["eta"], r0["err"])}
         claims.append(band_claim(name, rho, spearman=sp, authors=AUTHORS[pname] if pname == "heat" else None))
         # C3 accuracy
         a, b = ok["RBNO (residual)"], ok.get("RBNO (RB coef.)")

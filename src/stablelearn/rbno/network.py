@@ -86,6 +86,7 @@ class ImageCNN(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Coefficients (n, r) of images (n, 1, ny+1, nx+1)."""
         return self.head(self.features(x))
 
 
@@ -270,18 +271,13 @@ class RBNO:
         The output is affinely normalised by the mean/std of ``c*`` over the labelled set (or up to
         256 training parameters), a reparametrisation that leaves the minimisers unchanged.
         """
-        problem = self.reduced.problem
-        mu = problem.check_mu(mu, "mu")
         steps = check_int(steps, "steps", low=1)
         batch_size = check_int(batch_size, "batch_size", low=1)
         eval_every = check_int(eval_every, "eval_every", low=1)
         lr = check_float(lr, "lr", low=0, high=1e6, low_inclusive=False)
         weight_decay = check_float(weight_decay, "weight_decay", low=0)
         ridges = _check_ridges(ridge)
-        if self.loss != "residual" and labelled is None:
-            raise ValueError(f"labelled parameters are required for loss={self.loss!r}")
-        lab = problem.check_mu(labelled, "labelled") if labelled is not None else None
-        val = problem.check_mu(validation, "validation") if validation is not None else None
+        mu, lab, val = self._parameter_sets(mu, labelled, validation)
         sys_train = self.reduced.system(mu)
         c_lab = sys_train.optimum() if lab is None else self.reduced.optimum(lab)
         ref = c_lab if lab is not None else c_lab[:256]
@@ -328,6 +324,15 @@ class RBNO:
         return FitResult(status=status, n_iter=len(obj), wall_time=time.perf_counter() - t0, history=history,
                          best_iter=best[1], output_refit=used_ridge is not None, ridge=used_ridge)
 
+    def _parameter_sets(self, mu: Any, labelled: Any, validation: Any) -> tuple[np.ndarray, Any, Any]:
+        problem = self.reduced.problem
+        mu = problem.check_mu(mu, "mu")
+        if self.loss != "residual" and labelled is None:
+            raise ValueError(f"labelled parameters are required for loss={self.loss!r}")
+        lab = problem.check_mu(labelled, "labelled") if labelled is not None else None
+        val = problem.check_mu(validation, "validation") if validation is not None else None
+        return mu, lab, val
+
     def _val_residual(self, sys_val: ReducedSystem, x_val: torch.Tensor) -> float:
         with torch.no_grad():
             return float(sys_val.loss(self._forward(x_val)).mean())
@@ -344,13 +349,8 @@ class RBNO:
         (chosen on ``validation`` when several are given). The output normalisation of the last
         :meth:`fit` is kept.
         """
-        problem = self.reduced.problem
-        mu = problem.check_mu(mu, "mu")
         ridges = _check_ridges(ridge)
-        if self.loss != "residual" and labelled is None:
-            raise ValueError(f"labelled parameters are required for loss={self.loss!r}")
-        lab = problem.check_mu(labelled, "labelled") if labelled is not None else None
-        val = problem.check_mu(validation, "validation") if validation is not None else None
+        mu, lab, val = self._parameter_sets(mu, labelled, validation)
         sys_train = self.reduced.system(mu)
         c_lab = self.reduced.optimum(lab) if lab is not None else None
         sys_val, x_val = (self.reduced.system(val), self._inputs(val)) if val is not None else (None, None)
