@@ -25,7 +25,7 @@ def digits():
 
 @pytest.fixture(scope="session")
 def linear10(digits):
-    """Multinomial logistic victim (spec section 6, D3) and a few correctly classified test images."""
+    """Multinomial logistic victim (docs/attacks.md, "Provenance": the linear oracle) and a few correctly classified test images."""
     X, y = digits
     lin = _linear(X[:1000], y[:1000])
     with torch.no_grad():

@@ -62,7 +62,7 @@ def test_ars_schedule_identities():
     assert zeta == pytest.approx((qe / d) ** 2 * lr)
     assert alpha ** 2 == pytest.approx(zeta * (1 / lr) * (1 - alpha))
     assert gamma == pytest.approx((1 - alpha) / lr)
-    assert alpha == pytest.approx(0.041, abs=5e-4)  # spec section 2 note (d)
+    assert alpha == pytest.approx(0.041, abs=5e-4)  # d=3072, q=200, lr=2: alpha_0 = 0.041
     # zeta grows with prior quality and with q (Fig. 4)
     z = [ars_schedule(d, q, lr, s=1, D_hat=D)[0] for D in (0.0, 0.2, 0.5)]
     assert z[0] < z[1] < z[2]
@@ -138,7 +138,7 @@ def test_misclassified_input_is_reported_not_attacked(linear10):
 
 def test_init_fallback_for_noise_class():
     """A victim that labels every off-manifold point as class 0: random directions never leave class 0,
-    so images of class 0 start from directions to the other samples (spec section 6 pitfall)."""
+    so images of class 0 start from directions to the other samples (the "noise class" pitfall)."""
     rng = np.random.default_rng(0)
     protos = rng.uniform(0.3, 0.7, (3, 16))
 

@@ -94,6 +94,12 @@ class Sample:
         self.start = start  # flat starting point (targeted image / user's starting point) or None
         self.info: dict[str, Any] = {}
         self.nonfinite = False
+        self._oracle = oracle
+
+    def cap(self, k: int) -> int:
+        """``k`` capped at the queries left + 1: a batch larger than that would be truncated by the oracle
+        and end the sample anyway, so drawing more random vectors would only waste memory."""
+        return int(min(k, self._oracle.remaining(self.index) + 1))
 
     def query(self, points: np.ndarray) -> Probe:
         """Generator: ask the oracle about ``points`` (k, d); returns the flags."""

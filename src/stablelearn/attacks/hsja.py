@@ -67,9 +67,9 @@ class HopSkipJump(Attack):
         if s.start is not None:
             cands = [s.start[None]]
         elif s.clip is not None:
-            cands = [s.rng.uniform(lo, hi, (self.init_dirs, d))]
+            cands = [s.rng.uniform(lo, hi, (s.cap(self.init_dirs), d))]
         else:
-            cands = [s.x + s.rng.standard_normal((self.init_dirs, d))]
+            cands = [s.x + s.rng.standard_normal((s.cap(self.init_dirs), d))]
         if len(s.others):
             cands.append(s.others)
         x_adv = None
@@ -85,7 +85,7 @@ class HopSkipJump(Attack):
         dist = float(np.linalg.norm(x_b - s.x))
         for t in range(1, self.max_iter + 1):
             delta = 0.1 * width if t == 1 else math.sqrt(d) * theta * dist
-            n = min(int(self.init_evals * math.sqrt(t)), self.max_evals)
+            n = s.cap(min(int(self.init_evals * math.sqrt(t)), self.max_evals))
             rv = s.rng.standard_normal((n, d))
             rv /= np.linalg.norm(rv, axis=1, keepdims=True)
             pert = np.clip(x_b + delta * rv, lo, hi)

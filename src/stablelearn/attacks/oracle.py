@@ -113,8 +113,10 @@ class HardLabelOracle:
                 device = params[0].device if params else "cpu"
         try:
             self.device = torch.device(device) if device is not None else torch.device("cpu")
-        except (RuntimeError, TypeError) as e:
-            raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda:0', got {device!r}") from e
+            torch.empty(0, device=self.device)  # an unavailable device (no CUDA, a bad index) fails here
+        except (RuntimeError, TypeError, AssertionError) as e:
+            raise ValueError(f"device must name an available torch device such as 'cpu' or 'cuda:0', "
+                             f"got {device!r}") from e
         self._dtype = _model_dtype(model)
         self.n = 0
 

@@ -96,7 +96,7 @@ def init_direction(s: Sample, n_dirs: int = 100, tol: float = 1e-3) -> Probe:
     if s.start is not None:
         candidates.append(s.start[None] - s.x)
     else:
-        candidates.append(s.rng.standard_normal((n_dirs, s.d)))
+        candidates.append(s.rng.standard_normal((s.cap(n_dirs), s.d)))
     if len(s.others):
         candidates.append(s.others - s.x)
     for dirs in candidates:

@@ -12,6 +12,7 @@ A pilot on images disjoint from the evaluation images chooses the ray methods' g
 """
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,13 @@ from stablelearn.runtime import Claim, Context, Experiment, Result, Table, boots
 # ----------------------------------------------------------------------------- data and models
 
 
+@functools.lru_cache(maxsize=2)
 def digits32(rgb: bool = False, seed: int = 0) -> dict[str, np.ndarray]:
     """digits-32 (or digits-RGB-32): sklearn digits / 16, bilinearly upsampled to 32x32, clamped to [0, 1].
 
     A fixed permutation (``seed``) splits them into half A (648, victims), half B (649, surrogates) and 500
     test images. digits-RGB-32 (reconstructed, docs/attacks.md) adds random foreground/background colours
-    and +-2 px shifts.
+    and +-2 px shifts. Cached per process: callers must not modify the arrays.
     """
     from sklearn.datasets import load_digits
 
@@ -114,22 +116,24 @@ def train_model(cell: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load(arch: str, rgb: bool, state: dict[str, torch.Tensor]) -> nn.Module:
-    m = ARCHS[arch](3 if rgb else 1)
+    """A trained model in float64 (its throwaway initialisation does not touch the caller's torch RNG)."""
+    with torch_seeded(0):
+        m = ARCHS[arch](3 if rgb else 1)
     m.load_state_dict(state)
     return m.double().eval()  # float64 so that 2e-6 bisections are meaningful
 
 
 @cell_cache(maxsize=8)
-def _models(spec: dict[str, Any]) -> dict[str, nn.Module]:
-    """The trained models, loaded from ``spec["path"]`` (written by ``run``) or retrained deterministically
+def _models(models: dict[str, Any]) -> dict[str, nn.Module]:
+    """The trained models, loaded from ``models["path"]`` (written by ``run``) or retrained deterministically
     (a cell running on a machine that cannot see the path)."""
-    p = Path(spec["path"])
+    p = Path(models["path"])
     if p.exists():
         states = torch.load(p, weights_only=True)
     else:
-        states = {a: train_model({"arch": a, "rgb": spec["rgb"], "epochs": spec["epochs"], "seed": spec["seed"]})["state"]
-                  for a in spec["archs"]}
-    return {a: _load(a, spec["rgb"], s) for a, s in states.items()}
+        states = {a: train_model({"arch": a, "rgb": models["rgb"], "epochs": models["epochs"], "seed": models["seed"]})["state"]
+                  for a in models["archs"]}
+    return {a: _load(a, models["rgb"], s) for a, s in states.items()}
 
 
 # ----------------------------------------------------------------------------- methods
