@@ -33,6 +33,8 @@ TIE_ULPS = 8.0
 
 
 _EPS64 = float(np.finfo(np.float64).eps)
+_TINY64 = float(np.finfo(np.float64).tiny)
+_UPPER: dict[int, np.ndarray] = {}  # upper-triangular masks by size
 
 
 def _small_qr(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,7 +45,10 @@ def _small_qr(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.linalg.qr(H)
     n = H.shape[1]
     Q, _, info = _lapack.dorgqr(qr[:, :n], tau)
-    return (Q, np.triu(qr[:n, :n])) if info == 0 else np.linalg.qr(H)
+    upper = _UPPER.get(n)
+    if upper is None:
+        upper = _UPPER[n] = np.triu(np.ones((n, n)))
+    return (Q, qr[:n, :n] * upper) if info == 0 else np.linalg.qr(H)
 
 
 def _small_svd(R: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,7 +115,7 @@ class QRWindow:
         # a dependent column left a zero row in R; the re-triangularisation may then return a
         # basis vector that is not needed (zero row of Rt) and not orthonormal: drop it
         row_max = np.abs(Rt).max(axis=1)
-        dead = row_max <= self._tiny * max(row_max.max(), np.finfo(float).tiny)
+        dead = row_max <= self._tiny * max(row_max.max(), _TINY64)
         Qt[:, dead] = 0.0
         Rt[dead, :] = 0.0
         B.matmul_into(B.from_host(np.ascontiguousarray(Qt.T), self.Q), self.Q[:k], self._spare[: k - 1])

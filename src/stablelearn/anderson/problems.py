@@ -74,6 +74,22 @@ class Problem:
         return (np.asarray(F_values, dtype=float) - self.F_star) / (self.F(self.x0) - self.F_star)
 
 
+class _Product:
+    """``M @ w`` with the last product kept: the objective and the gradient at the same point (EG-AA's
+    guard evaluates F(x~), the next iteration grad(x~)) share one matrix-vector product. The cache is
+    checked by value (``array_equal`` on a copy), so arrays changed in place are never served stale."""
+
+    def __init__(self, M: np.ndarray) -> None:
+        self.M = M
+        self._w: np.ndarray | None = None
+        self._Mw: np.ndarray | None = None
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        if self._w is None or self._w.shape != np.shape(w) or not np.array_equal(self._w, w):
+            self._w, self._Mw = np.array(w, dtype=float), self.M @ w
+        return self._Mw
+
+
 def quadratic(n: int = 300, kappa: float = 1e4, seed: Any = 0, rotate: bool = True) -> Problem:
     """phi = x^T A x / 2 - b^T x with spectrum logspace(0, -log10 kappa, n) (L = 1, mu = 1/kappa), A
     rotated by a random orthogonal Q (``rotate=False``: diagonal A, O(n) per gradient, for large n).
@@ -106,8 +122,9 @@ def quadratic(n: int = 300, kappa: float = 1e4, seed: Any = 0, rotate: bool = Tr
         A = (Q * eig) @ Q.T
         A = 0.5 * (A + A.T)
         x_star = Q @ ((Q.T @ b) / eig)
-        grad = lambda x: A @ x - b
-        F = lambda x: 0.5 * float(x @ (A @ x)) - float(b @ x)
+        Ax = _Product(A)
+        grad = lambda x: Ax(x) - b
+        F = lambda x: 0.5 * float(x @ Ax(x)) - float(b @ x)
     else:
         x_star = b / eig
         grad = lambda x: eig * x - b
@@ -164,8 +181,9 @@ def lasso(n_samples: int = 300, n_features: int = 600, rho: float = 0.95, seed: 
     b = A @ truth + noise * rng.standard_normal(n_samples)
     lam = lam_ratio * float(np.max(np.abs(A.T @ b)))
     psi = L1(lam) if l2 == 0 else ElasticNet(lam, l2)
-    grad = lambda x: A.T @ (A @ x - b)
-    F = lambda x: 0.5 * float(np.sum((A @ x - b) ** 2)) + psi.value(x)
+    Ax = _Product(A)
+    grad = lambda x: A.T @ (Ax(x) - b)
+    F = lambda x: 0.5 * float(np.sum((Ax(x) - b) ** 2)) + psi.value(x)
     L = float(np.linalg.norm(A, 2) ** 2)
     from sklearn.linear_model import ElasticNet as SkEN, Lasso as SkLasso
 
@@ -238,11 +256,13 @@ def logistic(dataset: str = "breast_cancer", standardize: bool = True, l2: float
     n, d = X.shape
     Xy = X * y[:, None]
 
+    margin = _Product(Xy)
+
     def grad(w: np.ndarray) -> np.ndarray:
-        return -(Xy.T @ expit(-(Xy @ w))) / n + l2 * w
+        return -(Xy.T @ expit(-margin(w))) / n + l2 * w
 
     def phi(w: np.ndarray) -> float:
-        return float(np.mean(np.logaddexp(0.0, -(Xy @ w)))) + 0.5 * l2 * float(w @ w)
+        return float(np.mean(np.logaddexp(0.0, -margin(w)))) + 0.5 * l2 * float(w @ w)
 
     psi = L1(l1) if l1 > 0 else None
     F = (lambda w: phi(w) + psi.value(w)) if psi is not None else phi
@@ -291,8 +311,9 @@ def ridge(dataset: str = "digits", l2: float = 1e-3, standardize: bool = False) 
     n, d = X.shape
     G = X.T @ X / n + l2 * np.eye(d)
     c = X.T @ y / n
-    grad = lambda w: X.T @ (X @ w - y) / n + l2 * w
-    F = lambda w: 0.5 * float(np.sum((X @ w - y) ** 2)) / n + 0.5 * l2 * float(w @ w)
+    Xw = _Product(X)
+    grad = lambda w: X.T @ (Xw(w) - y) / n + l2 * w
+    F = lambda w: 0.5 * float(np.sum((Xw(w) - y) ** 2)) / n + 0.5 * l2 * float(w @ w)
     eig = np.linalg.eigvalsh(G)
     w_star = np.linalg.solve(G, c)
     return Problem(f"ridge {dataset} l2={l2:g}", grad, F, None, float(eig[-1]), np.zeros(d), F(w_star),
