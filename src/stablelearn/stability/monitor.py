@@ -370,12 +370,22 @@ class StabilityMonitor:
         return est
 
     def _track(self, op: Callable, key: str):
-        """Lanczos on ``op`` to the residual test at ``tol``, started from the previous Ritz vector of ``key``
-        (a seeded random vector at the first check)."""
-        v0 = self._vectors.get(key)
-        cold = v0 is None
+        """Lanczos on ``op`` to the residual test at ``tol``. The first solve starts from a seeded random vector;
+        later ones from the previous Ritz vector plus the current gradient direction (equal weights): the Ritz
+        vector alone can sit on an eigenvalue that has just been overtaken (the residual test then passes on the
+        wrong eigenvalue), while the gradient has large components on the top eigenspace."""
+        prev = self._vectors.get(key)
+        cold = prev is None
         if cold:
             v0 = random_unit(self.space.size, self._start_seed, self.space.dtype, self.space.device)
+        else:
+            grads = [p.grad for p in self.space.params()]
+            v0 = prev / prev.norm()
+            if all(g is not None for g in grads):
+                g = torch.cat([g.detach().reshape(-1) for g in grads]).to(v0.dtype)
+                norm = g.norm()
+                if torch.isfinite(norm) and norm > 0:
+                    v0 = v0 + g / norm
         est = lanczos(op, v0, k=1, iters=max(self.iters, 50) if cold else self.iters, tol=self.tol)
         if est.vector is not None:
             self._vectors[key] = est.vector

@@ -1,0 +1,102 @@
+"""The monitor tracks: sharpness and batch sharpness against eigvalsh of full Hessians across a training run,
+and the tangent window (energy ratios, S_upd) against closed forms on a quadratic."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from stablelearn._conventions import torch_seeded
+from stablelearn.stability import StabilityMonitor
+from stablelearn.stability._functional import ParamSpace
+
+
+def _exact(model, loss_fn, x, y):
+    space = ParamSpace(model)
+    theta = space.flat()
+    hess = torch.autograd.functional.hessian(lambda t: loss_fn(space.call(space.unflatten(t), x), y), theta)
+    return np.linalg.eigvalsh(hess.double().numpy())
+
+
+def _data(n=96, d=5, k=3):
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(n, d, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, k, (n,), generator=gen)
+    return x, y
+
+
+def test_tracked_sharpness_within_tolerance_of_eigvalsh_along_training():
+    x, y = _data()
+    with torch_seeded(0):
+        model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    loss_fn = nn.functional.cross_entropy
+    opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    mon = StabilityMonitor(model, loss_fn, (x, y), every=10, alerts="off", tol=0.05,
+                           metrics=("sharpness", "probe_loss", "batch_sharpness"), batch_size=32, n_batches=3)
+    errors, batch_errors, hvps = [], [], []
+    for step in range(120):
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+        row = mon.on_step(step, opt)
+        if row is not None and row.get("check"):
+            top = _exact(model, loss_fn, x, y)[-1]
+            errors.append(abs(row["sharpness"] - top) / top)
+            batch = np.mean([_exact(model, loss_fn, x[i:i + 32], y[i:i + 32])[-1] for i in (0, 32, 64)])
+            batch_errors.append(abs(row["batch_sharpness"] - batch) / batch)
+            hvps.append(row["hvps"])
+            assert row["probe_loss"] == pytest.approx(float(loss_fn(model(x), y).detach()), rel=1e-9)
+    assert len(errors) == 12
+    assert max(errors) <= 0.05 and max(batch_errors) <= 0.05
+    assert np.mean(hvps[1:]) < hvps[0]  # warm checks are cheaper than the cold first one
+    mon.close()
+
+
+def test_probe_subsample_is_fixed_and_sized():
+    x, y = _data()
+    model = nn.Linear(5, 3).double()
+    mon = StabilityMonitor(model, nn.functional.cross_entropy, (x, y), probe_size=40, seed=3, every=1,
+                           alerts="off", metrics=("sharpness",))
+    again = StabilityMonitor(model, nn.functional.cross_entropy, (x, y), probe_size=40, seed=3, every=1,
+                             alerts="off", metrics=("sharpness",))
+    assert mon.probe[0][0].shape[0] == 40 and torch.equal(mon.probe[0][0], again.probe[0][0])
+    with pytest.raises(ValueError, match="probe_size"):
+        StabilityMonitor(model, nn.functional.cross_entropy, (x, y), probe_size=500)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_tangent_window_and_s_upd_on_a_quadratic(momentum, mse):
+    """Least squares: H is constant, so the window's tangent is exact; S_upd = ||d theta_T / d eta|| is
+    compared with a twin run at eta + d eta."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 4, generator=gen, dtype=torch.float64)
+    y = torch.randn(40, 1, generator=gen, dtype=torch.float64)
+
+    def run(eta, window=None):
+        model = nn.Linear(4, 1, bias=False).double()
+        with torch.no_grad():
+            model.weight.zero_()
+        opt = torch.optim.SGD(model.parameters(), lr=eta, momentum=momentum)
+        mon = None
+        if window:
+            mon = StabilityMonitor(model, mse, (x, y), every=1000, window=window, alerts="off",
+                                   metrics=("sharpness", "energy"))
+        for step in range(window + 1 if window else 9):
+            opt.zero_grad()
+            mse(model(x), y).backward()
+            opt.step()
+            if mon is not None:
+                mon.on_step(step, opt)
+        return model.weight.detach().reshape(-1).clone(), mon
+
+    eta, window = 0.1, 8
+    theta, mon = run(eta, window)
+    row = [r for r in mon.history.rows if "s_upd" in r][0]
+    # the window opens after step 0's update and covers steps 1..8: d theta/d eta accumulates over those steps
+    h = torch.as_tensor(_exact(nn.Linear(4, 1, bias=False).double(), mse, x, y))
+    assert row["energy_max_ratio"] <= 1 and row["energy_certified"] == 1.0
+    if momentum == 0:
+        top = float(h.max())
+        # delta_T = (I - eta H)^T delta_0: its norm is at most max|1 - eta lambda|^T
+        assert row["tangent_growth"] <= max(abs(1 - eta * float(h.min())), abs(1 - eta * top)) ** window + 1e-9
+    assert row["s_upd"] > 0 and np.isfinite(row["s_upd"])
