@@ -17,6 +17,10 @@ except ImportError:  # pragma: no cover
     torch = None
 
 
+from scipy.linalg.blas import dnrm2 as _dnrm2, snrm2 as _snrm2  # noqa: E402
+
+_NRM2 = {np.dtype(np.float64): _dnrm2, np.dtype(np.float32): _snrm2}
+
 #: A 1-D NumPy array or torch tensor: the one array type of ``stablelearn.anderson``.
 Array = Union[np.ndarray, "torch.Tensor"]
 
@@ -78,10 +82,13 @@ def eps(x: Any) -> float:
 def norm(x: Any) -> float:
     """Euclidean norm that does not overflow: finite for every finite ``x`` whose norm is representable.
 
-    The fast path squares the entries; when the square overflows (or underflows to 0 for a non-zero
-    vector) the norm is recomputed on ``x / max|x|`` (max-abs scaling). Returns inf or NaN only when
-    ``x`` holds inf or NaN, or when the norm itself exceeds the largest float.
+    NumPy float arrays go to BLAS ``nrm2``, which scales as it sums. Otherwise the fast path squares the
+    entries, and when the square overflows (or underflows for a non-zero vector) the norm is recomputed
+    on ``x / max|x|`` (max-abs scaling). Returns inf or NaN only when ``x`` holds inf or NaN, or when
+    the norm itself exceeds the largest float.
     """
+    if type(x) is np.ndarray and x.dtype in _NRM2 and x.ndim == 1:
+        return float(_NRM2[x.dtype](x))
     if is_torch(x):
         v = float(torch.dot(x, x))
     else:
@@ -106,14 +113,12 @@ def vdot(a: Any, b: Any) -> float:
 def all_finite(x: Any) -> bool:
     """Whether every entry of ``x`` is finite.
 
-    Fast path: a finite sum proves every entry finite (one pass, no temporary); an infinite or NaN sum
-    is settled entry by entry (the sum of finite entries can overflow).
+    Fast path: a finite norm (or, for tensors, sum) proves every entry finite (one pass, no temporary);
+    otherwise it is settled entry by entry (the norm of finite entries can overflow).
     """
     if is_torch(x):
         return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = x.sum()
-    return bool(np.isfinite(total)) or bool(np.isfinite(x).all())
+    return bool(np.isfinite(norm(x))) or bool(np.isfinite(x).all())
 
 
 def copy(x: Any) -> Any:

@@ -116,8 +116,9 @@ class QRWindow:
         # basis vector that is not needed (zero row of Rt) and not orthonormal: drop it
         row_max = np.abs(Rt).max(axis=1)
         dead = row_max <= self._tiny * max(row_max.max(), _TINY64)
-        Qt[:, dead] = 0.0
-        Rt[dead, :] = 0.0
+        if dead.any():
+            Qt[:, dead] = 0.0
+            Rt[dead, :] = 0.0
         B.matmul_into(B.from_host(np.ascontiguousarray(Qt.T), self.Q), self.Q[:k], self._spare[: k - 1])
         self.Q, self._spare = self._spare, self.Q
         self.R[:] = 0.0
@@ -159,7 +160,7 @@ class QRWindow:
         self.R[:, k] = col
         self.order.append(phys)
 
-    def solve(self, r: Array, reg: float) -> tuple[np.ndarray, float]:
+    def solve(self, r: Array, reg: float, nr: float | None = None) -> tuple[np.ndarray, float]:
         """Regularised least squares on the small QR factor.
 
         Parameters
@@ -168,6 +169,8 @@ class QRWindow:
             Current residual.
         reg : float
             Relative Tikhonov weight.
+        nr : float, optional
+            ``||r||`` if already known.
 
         Returns
         -------
@@ -179,7 +182,8 @@ class QRWindow:
         k = self.k
         R = self.R[:k, :k]
         c = B.to_host(self.Q[:k] @ r)
-        nr = B.norm(r)
+        if nr is None:
+            nr = B.norm(r)
         # Tikhonov solution through the SVD of the small factor: stable for rank-deficient R,
         # gamma = V diag(s / (s^2 + lam)) U^T c (s = 0 directions are dropped); ||Delta R||_F^2 = sum s^2
         U, s, Vt = _small_svd(R)
@@ -327,6 +331,7 @@ class Accelerator:
         self.smooth = check_bool(smooth, "smooth")
         self.info = StepInfo()
         self._window: QRWindow | None = None
+        self._dtype, self._eps, self._nr = None, 0.0, 0.0
         self.reset()
 
     def reset(self) -> None:
@@ -365,7 +370,7 @@ class Accelerator:
         if self.guard_ref == "base_step":
             return self._energy(Tx, energy, info)
         scale = 0.5 if self.guard_ref == "descent" else self.sigma
-        margin = scale * _sq(B.norm(r)) / self.h if scale > 0 else 0.0
+        margin = scale * _sq(self._nr) / self.h if scale > 0 else 0.0
         e_x = self._energy(x, energy, info)
         return e_x - margin + (self._tie(e_x) if self.guard_ref == "descent" else 0.0)
 
@@ -383,7 +388,7 @@ class Accelerator:
             return False
         lower = self._lower[1]
         self._lower = None
-        return bool(np.isfinite(e_cand) and e_cand <= lower - 0.5 * _sq(B.norm(r)) / self.h + self._tie(lower))
+        return bool(np.isfinite(e_cand) and e_cand <= lower - 0.5 * _sq(self._nr) / self.h + self._tie(lower))
 
     def step(self, x: Array, Tx: Array, energy: Callable[[Array], float] | None = None) -> Array:
         """One AA/EG-AA step.
@@ -417,16 +422,25 @@ class Accelerator:
             raise ValueError(f"x and Tx must be 1-D of equal shape, got {tuple(x.shape)} and {tuple(Tx.shape)}")
         if B.is_torch(x) != B.is_torch(Tx):
             raise TypeError("x and Tx must both be NumPy arrays or both torch tensors")
+        return self._step(x, Tx, energy, None, None)
+
+    def _step(self, x: Array, Tx: Array, energy: Callable[[Array], float] | None, r: Array | None,
+              nr: float | None) -> Array:
+        """:meth:`step`, optionally given ``r = Tx - x`` and its norm (``solve`` has both already)."""
         if energy is not None and self.h is None and (self.guard_ref == "descent" or self.sigma > 0):
             raise ValueError(f"guard_ref={self.guard_ref!r} needs h, the step size of T (Accelerator(h=...)), "
                              "or use guard_ref='base_step'")
-        r = Tx - x
-        if not B.all_finite(r):  # one check covers NaN/inf in x or Tx and an overflowing difference
+        if r is None:
+            r = Tx - x
+            nr = B.norm(r)
+        if not np.isfinite(nr):  # one check covers NaN/inf in x or Tx and an overflowing difference
             bad = "x" if not B.all_finite(x) else "Tx"
             raise ValueError(f"{bad} must be finite (found NaN or inf, or Tx - x overflowed); stop the loop or "
                              "restart from a finite point")
+        self._nr = nr
         info = StepInfo()
-        self._eps = B.eps(x)
+        if x.dtype != self._dtype:
+            self._dtype, self._eps = x.dtype, B.eps(x)
         if self.m > 0 and self._prev is not None:
             if self._window is None or self._window.n != x.shape[0] or not self._window.compatible(x):
                 self._window = QRWindow(self.m, x, keep_dx=self.relaxation != 1.0)
@@ -439,8 +453,8 @@ class Accelerator:
         k = self.memory
         out = Tx
         if k > 0:
-            reg = self.reg if B.eps(x) < 1e-10 else max(self.reg, B.eps(x))
-            gamma, info.theta = self._window.solve(r, reg)
+            reg = self.reg if self._eps < 1e-10 else max(self.reg, self._eps)
+            gamma, info.theta = self._window.solve(r, reg, nr)
             info.beta_bar_raw = info.beta_bar = float(-gamma.sum())
             cap = self._cap()
             if info.beta_bar > cap:
@@ -464,7 +478,7 @@ class Accelerator:
                     self._last = (Tx, ref)
                 elif self.smooth and self.guard_ref == "descent":
                     # convexity: F(T x) >= F(x) + <grad F(x), T x - x> = F(x) - ||r||^2 / h
-                    self._lower = (Tx, ref - _sq(B.norm(r)) / (2.0 * self.h) - 2.0 * self._tie(ref))
+                    self._lower = (Tx, ref - _sq(self._nr) / (2.0 * self.h) - 2.0 * self._tie(ref))
             if ok:
                 out = cand
                 self._bound = self._bound * self.growth

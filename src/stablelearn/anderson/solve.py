@@ -206,6 +206,7 @@ class _Base:
 
     def __init__(self) -> None:
         self.info = StepInfo()
+        self.residual: tuple[Array | None, float] = (None, 0.0)  # (T z - z, its norm), set by the driver
 
     def primal(self, z: Array) -> Array:
         return z
@@ -250,7 +251,8 @@ class _Accelerated(_Base):
         self.acc, self.energy = acc, energy
 
     def step(self, z: Array, Tz: Array) -> Array:
-        out = self.acc.step(z, Tz, energy=self.energy)
+        r, nr = self.residual if self.residual[0] is not None else (None, None)
+        out = self.acc._step(z, Tz, self.energy, r, nr)
         self.info = self.acc.info
         return out
 
@@ -500,7 +502,9 @@ def _iterate(x0: Array, oracle: _Oracle, stepper: "_Base", F: Callable | None, r
         if not B.all_finite(Tz) or (F is not None and record_F and not np.isfinite(Fk)):
             status = "non_finite"
             break
-        rk = B.norm(Tz - z)
+        rz = Tz - z
+        rk = B.norm(rz)
+        stepper.residual = (rz, rk)
         if not np.isfinite(rk):  # T(z) - z overflowed: an infinite residual is never "converged"
             status = "non_finite"
             break
