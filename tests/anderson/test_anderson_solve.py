@@ -193,3 +193,11 @@ def test_default_preset_guard_costs_one_evaluation_and_is_monotone(logreg_raw):
     quiet = logreg_raw.solve(max_iter=600, tol=0.0, record_F=False)
     assert np.array_equal(quiet.x, res.x) and quiet.n_F == res.n_F
     assert np.isnan(quiet.history.F).any()
+
+
+def test_tie_rule_keeps_the_rounding_tail_free_of_rejections():
+    """Once F is at rounding level, candidates within 8 eps |F| of the descent reference are ties and
+    accepted; without the rule every such step would be a rejection costing one more evaluation."""
+    p = quadratic(50, 1e2, seed=3)
+    res = p.solve(max_iter=400, tol=0.0)  # converges to rounding level in well under 100 iterations
+    assert res.history.accepted.all() and res.n_F == res.n_iter

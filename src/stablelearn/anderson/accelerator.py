@@ -98,9 +98,11 @@ class QRWindow:
 
     @property
     def k(self) -> int:
+        """Number of stored columns."""
         return len(self.order)
 
     def clear(self) -> None:
+        """Forget every column (the buffers are kept)."""
         self.order = []
         self.R[:] = 0.0
 
@@ -439,7 +441,7 @@ class Accelerator:
                              "restart from a finite point")
         self._nr = nr
         info = StepInfo()
-        if x.dtype != self._dtype:
+        if self._dtype is None or x.dtype != self._dtype:  # (numpy reads dtype != None as != float64)
             self._dtype, self._eps = x.dtype, B.eps(x)
         if self.m > 0 and self._prev is not None:
             if self._window is None or self._window.n != x.shape[0] or not self._window.compatible(x):

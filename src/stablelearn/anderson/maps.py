@@ -38,6 +38,7 @@ class L1:
         return B.shrink(v, h * self.lam)
 
     def value(self, x: Array) -> float:
+        """``psi(x)``."""
         return self.lam * B.abs_sum(x)
 
 
@@ -60,6 +61,7 @@ class SquaredL2:
         return v / (1.0 + h * self.lam)
 
     def value(self, x: Array) -> float:
+        """``psi(x)``."""
         return 0.5 * self.lam * B.vdot(x, x)
 
 
@@ -84,6 +86,7 @@ class ElasticNet:
         return B.shrink(v, h * self.l1) / (1.0 + h * self.l2)
 
     def value(self, x: Array) -> float:
+        """``psi(x)``."""
         return self.l1 * B.abs_sum(x) + 0.5 * self.l2 * B.vdot(x, x)
 
 
@@ -111,6 +114,7 @@ class Box:
         return B.clip(v, self.lower, self.upper)
 
     def value(self, x: Array) -> float:
+        """``psi(x)``."""
         xs = B.to_host(x)
         ok = (self.lower is None or xs.min() >= self.lower) and (self.upper is None or xs.max() <= self.upper)
         return 0.0 if ok else float("inf")

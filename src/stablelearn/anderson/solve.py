@@ -165,6 +165,7 @@ class _Oracle:
         del self._tc[: -self.size]
 
     def T(self, y: Array) -> Array:
+        """``T(y)``, counted once per point."""
         entry = self._find(self._tc, y)
         if entry is not None:
             return entry[1]
@@ -175,6 +176,7 @@ class _Oracle:
         return val
 
     def F(self, y: Array, count: bool = True) -> float:
+        """``F(y)``; counted in ``n_F`` the first time the method (``count=True``) asks for it."""
         entry = self._find(self._fc, y)
         if entry is None:
             raw = self._F(y)
@@ -197,6 +199,7 @@ class _Oracle:
         return entry[1] if entry is not None else np.nan
 
     def residual_energy(self, y: Array) -> float:
+        """``||T(y) - y||`` (inf when T(y) is not finite)."""
         Ty = self.T(y)
         return B.norm(Ty - y) if B.all_finite(Ty) else np.inf
 

@@ -187,6 +187,18 @@ def _mass_trace(out: dict, name: str) -> tuple[Figure, dict]:
 
 
 def run(ctx: Context) -> Result:
+    """Run every (problem, method) cell, tabulate iterations to the targets and check the claims.
+
+    Parameters
+    ----------
+    ctx : Context
+        The runtime's context (configuration, seed, executor).
+
+    Returns
+    -------
+    Result
+        Claims (four per EG-AA preset), tables, figures and data.
+    """
     cfg = ctx.config
     specs = [dict(s, seed=ctx.seed) if s["kind"] in ("quadratic", "lasso") else dict(s) for s in cfg["problems"]]
     cells = [{"problem": s, "method": label, "max_iter": cfg["max_iter"], "tol": cfg["tol"], "m": cfg["m"],
