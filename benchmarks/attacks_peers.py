@@ -1,28 +1,52 @@
-"""ARS-OPT / PARS-OPT against ART and Foolbox hard-label attacks, through ONE counting oracle.
+"""Our hard-label attacks against ART's and Foolbox's, through ONE counting oracle, with per-query costs.
 
-Same victim (digits-32 CNN-16, float64), same images, same budget; every attack, ours or a peer's, sees
-the victim only through :class:`stablelearn.attacks.HardLabelOracle`, so the query counts are the true
-ones (the peers' own clean-image checks included) and the distortion is the oracle's best-so-far l2 at
-each query count. Peers run one image at a time (their own loops) and are stopped by
-``BudgetExhausted`` at the budget; ours run all images in lockstep.
+Same victim (digits-32 CNN-16, float64, trained as in the reproduction), same images, same budget, clip mode
+(the peers clip), untargeted. Every attack, ours or a peer's, sees the victim only through
+:class:`stablelearn.attacks.HardLabelOracle`, so the query counts are the true ones (the peers' own
+clean-image checks included) and the distortion is the oracle's best-so-far l2 at each query count. Peers run
+one image at a time (their own loops) and are stopped by ``BudgetExhausted``; ours run all images in lockstep.
 
-    python benchmarks/attacks_peers.py [--quick]
+The victim is wrapped in a timer, so each row splits the wall time into the victim's forward passes and
+everything else (the library's own overhead, surrogate gradients included), per query.
 
-prints a Markdown table and writes ``benchmarks/results/attacks_peers_<victim>.json``.
+    python benchmarks/attacks_peers.py [--quick] [--images N] [--victim cnn16|linear]
+
+``--victim linear`` uses a softmax-regression victim whose forward is nearly free (overhead isolated).
+Prints Markdown tables and writes ``benchmarks/results/attacks_peers_<victim>.json``.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _common import print_table, write_results
 
-from stablelearn.attacks import ARSOPT, PARSOPT, BudgetExhausted, HardLabelOracle, HopSkipJump, SignOPT
+from stablelearn._conventions import limit_threads, torch_seeded
+from stablelearn.attacks import (ARSOPT, PARSOPT, BudgetExhausted, HardLabelOracle, HopSkipJump, PriorOPT,
+                                 SignOPT)
 from stablelearn.experiments.attacks import _load, digits32, train_model
+
+
+class Timed(torch.nn.Module):
+    """The victim with a stopwatch: seconds and rows spent in its forward passes."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model, self.seconds, self.rows, self.calls = model, 0.0, 0, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = time.perf_counter()
+        out = self.model(x)
+        self.seconds += time.perf_counter() - t
+        self.rows += len(x)
+        self.calls += 1
+        return out
+
+    def reset(self) -> None:
+        self.seconds, self.rows, self.calls = 0.0, 0, 0
 
 
 def peers(budget: int) -> dict:
@@ -53,89 +77,86 @@ def peers(budget: int) -> dict:
     }
 
 
-def _finite(obj):
-    """inf/NaN -> None, recursively, so the JSON is standard."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_finite(v) for v in obj]
-    return None if isinstance(obj, float) and not np.isfinite(obj) else obj
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="5 images, 2K queries (default: 20 images, 4K)")
-    ap.add_argument("--images", type=int, default=None)
-    ap.add_argument("--victim", choices=["cnn16", "linear"], default="cnn16",
-                    help="linear: a softmax-regression victim whose forward is nearly free, so the timing "
-                         "column measures each library's own overhead per query")
-    args = ap.parse_args()
-    n = args.images or (5 if args.quick else 20)
-    budget = 2000 if args.quick else 4000
-    budgets = [b for b in (500, 1000, 2000, 4000) if b <= budget]
-    logging.disable(logging.WARNING)
-    torch.set_num_threads(1)
-
-    data = digits32()
-    if args.victim == "linear":
+def _victim(kind: str, data: dict) -> torch.nn.Module:
+    if kind == "cnn16":
+        return _load("cnn16", False, train_model({"arch": "cnn16", "rgb": False, "epochs": 30, "seed": 0})["state"])
+    with torch_seeded(0):
         victim = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(1024, 10)).double()
-        torch.manual_seed(0)
         opt = torch.optim.Adam(victim.parameters(), lr=1e-2)
         xa, ya = torch.tensor(data["xa"]), torch.tensor(data["ya"])
         for _ in range(300):
             opt.zero_grad()
             torch.nn.functional.cross_entropy(victim(xa), ya).backward()
             opt.step()
-        victim.eval()
-    else:
-        victim = _load("cnn16", False, train_model({"arch": "cnn16", "rgb": False, "epochs": 30, "seed": 0})["state"])
-    s1 = _load("s1_mlp", False, train_model({"arch": "s1_mlp", "rgb": False, "epochs": 30, "seed": 0})["state"])
-    with torch.no_grad():
-        pred = victim(torch.tensor(data["xt"])).argmax(1).numpy()
-    idx = np.flatnonzero(pred == data["yt"])[:n]
-    x, y = data["xt"][idx], data["yt"][idx]
+    return victim.eval()
 
-    rows, record = [], {"images": n, "budget": budget, "budgets": budgets, "methods": {}}
-    ours = {"HSJA (ours)": HopSkipJump(), "Sign-OPT (ours)": SignOPT(q=100), "ARS-OPT (ours)": ARSOPT(q=100),
-            "PARS-OPT S1 (ours)": PARSOPT([s1], q=100)}
-    for name, attack in ours.items():
-        oracle = HardLabelOracle(victim, budget=budget)
-        t = time.perf_counter()
-        attack(oracle, x, y, seed=0, progress=False)
-        rows.append((name, oracle, time.perf_counter() - t, [""] * n))
-    for name, run in peers(budget).items():
-        oracle = HardLabelOracle(victim, budget=budget)
-        oracle.start(x, y)
-        errors = []
-        t = time.perf_counter()
-        for i in range(n):
-            try:
-                run(oracle.as_module(i, 10), x[i:i + 1], y[i:i + 1])
-                errors.append("")
-            except BudgetExhausted:
-                errors.append("")
-            except Exception as e:  # noqa: BLE001 - a peer's failure is a result, recorded per image
-                errors.append(f"{type(e).__name__}: {e}"[:120])
-        rows.append((name, oracle, time.perf_counter() - t, errors))
 
-    cols = ["method"] + [f"median l2 @{b}" for b in budgets] + [f"mean l2 @{budget}", "failures", "queries used",
-                                                                 "s / image / 1K queries"]
-    print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
-    for name, oracle, wall, errors in rows:
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="5 images, 2K queries (default: 20 images, 4K)")
+    ap.add_argument("--images", type=int, default=None)
+    ap.add_argument("--victim", choices=["cnn16", "linear"], default="cnn16")
+    ap.add_argument("--no-peers", action="store_true", help="our methods only")
+    args = ap.parse_args()
+    n = args.images or (5 if args.quick else 20)
+    budget = 2000 if args.quick else 4000
+    budgets = [b for b in (500, 1000, 2000, 4000) if b <= budget]
+    logging.disable(logging.WARNING)
+
+    with limit_threads(1):
+        data = digits32()
+        victim = Timed(_victim(args.victim, data))
+        s1 = _load("s1_mlp", False, train_model({"arch": "s1_mlp", "rgb": False, "epochs": 30, "seed": 0})["state"])
+        with torch.no_grad():
+            pred = victim.model(torch.tensor(data["xt"])).argmax(1).numpy()
+        idx = np.flatnonzero(pred == data["yt"])[:n]
+        x, y = data["xt"][idx], data["yt"][idx]
+
+        runs = []
+        ours = {"HSJA (ours)": HopSkipJump(), "Sign-OPT (ours, reference)": SignOPT(q=100),
+                "Sign-OPT (ours, cheap)": SignOPT(q=100, line_search="cheap"),
+                "Prior-OPT S1 (ours)": PriorOPT([s1], q=100), "ARS-OPT (ours)": ARSOPT(q=100),
+                "PARS-OPT S1 (ours)": PARSOPT([s1], q=100)}
+        for name, attack in ours.items():
+            oracle = HardLabelOracle(victim, budget=budget)
+            victim.reset()
+            t = time.perf_counter()
+            attack(oracle, x, y, seed=0, progress=False)
+            runs.append((name, oracle, time.perf_counter() - t, victim.seconds, victim.rows, victim.calls, []))
+        for name, run in ({} if args.no_peers else peers(budget)).items():
+            oracle = HardLabelOracle(victim, budget=budget)
+            oracle.start(x, y)
+            victim.reset()
+            errors = []
+            t = time.perf_counter()
+            for i in range(n):
+                try:
+                    run(oracle.as_module(i, 10), x[i:i + 1], y[i:i + 1])
+                except BudgetExhausted:
+                    pass
+                except Exception as e:  # noqa: BLE001 - a peer's failure is a result, recorded per image
+                    errors.append(f"image {i}: {type(e).__name__}: {e}"[:160])
+            runs.append((name, oracle, time.perf_counter() - t, victim.seconds, victim.rows, victim.calls, errors))
+
+    quality, cost = [], []
+    for name, oracle, wall, vsec, rows, calls, errors in runs:
         D = oracle.distances_at(np.array(budgets))
         used = int(oracle.queries.sum())
-        per = wall / max(used, 1) * 1000
-        med = [float(np.median(D[:, j])) for j in range(len(budgets))]
-        fails = int(np.sum(~np.isfinite(D[:, -1])))
-        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in med) + f" | {np.mean(D[:, -1]):.3f} | {fails} | "
-              f"{used / n:.0f} | {per:.3f} |")
-        record["methods"][name] = {"median": med, "mean_final": float(np.mean(D[:, -1])), "failures": fails,
-                                   "queries_per_image": used / n, "seconds_per_image_per_1k": per,
-                                   "wall_s": wall, "errors": [e for e in errors if e]}
-    out = Path(__file__).parent / "results" / f"attacks_peers_{args.victim}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(_finite(record), indent=1))
-    print(f"\n{args.victim} victim, {n} images, budget {budget}, clip to [0, 1], untargeted; JSON: {out}")
+        quality.append([name] + [float(np.median(D[:, j])) for j in range(len(budgets))]
+                       + [float(np.mean(D[:, -1])), int(np.sum(~np.isfinite(D[:, -1]))), used / n])
+        cost.append([name, wall / max(used, 1) * 1000, vsec / max(used, 1) * 1e6,
+                     (wall - vsec) / max(used, 1) * 1e6, vsec / wall, (wall - vsec) / max(vsec, 1e-12),
+                     rows / max(calls, 1), len(errors)])
+    t1 = print_table(f"{args.victim} victim, {n} images, budget {budget}, clip to [0, 1], untargeted: distortion",
+                     ["method"] + [f"median l2 @{b}" for b in budgets] + [f"mean l2 @{budget}", "failures",
+                                                                          "queries / image"], quality)
+    t2 = print_table(f"{args.victim} victim: cost per query (one thread)",
+                     ["method", "s / image / 1K queries", "victim us / query", "own overhead us / query",
+                      "victim share of wall", "overhead / victim", "rows per victim call", "errors"], cost,
+                     caption="victim time = time inside the victim's forward; own overhead = the rest of the "
+                             "wall time (the attack's arithmetic, surrogate gradients, the peers' wrappers).")
+    write_results(f"attacks_peers_{args.victim}", {"distortion": t1, "cost": t2, "images": n, "budget": budget,
+                                                   "errors": {r[0]: r[6] for r in runs if r[6]}})
 
 
 if __name__ == "__main__":
