@@ -363,7 +363,14 @@ class HessianOperator:
                     raise
                 self._fallback = True  # an op without a forward-mode formula: the same product by double-backward
         leaves, g, _ = self._graphs[i] if self.hvp_mode == "retained" else self._gradient_graph(x, y)
-        return torch.cat([h.reshape(-1) for h in _grad(g, leaves, v)])
+        try:
+            return torch.cat([h.reshape(-1) for h in _grad(g, leaves, v)])
+        except RuntimeError as err:
+            if "derivative for" not in str(err):
+                raise
+            raise ValueError("model: an operation has no second derivative in torch, so Hessian-vector products "
+                             "are impossible through it (e.g. fused attention kernels: build Hugging Face models "
+                             f"with attn_implementation='eager'): {err}") from err
 
     def __call__(self, v: torch.Tensor) -> torch.Tensor:
         self.count += 1

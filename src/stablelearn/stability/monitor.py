@@ -40,7 +40,7 @@ from ._functional import (
 from .eigen import lanczos
 from .energy import incremental_energy
 from .laws import contraction_factor
-from .optim import OptimizerInfo, optimizer_info
+from .optim import OptimizerInfo, optimizer_info, unwrap_optimizer
 from .spectral import input_jacobian_norm, lambda_min, sharpness
 
 __all__ = ["Alert", "MonitorHistory", "StabilityAlert", "StabilityMonitor", "StabilityWarning"]
@@ -548,6 +548,7 @@ class StabilityMonitor:
             The history row, or None when nothing was measured at this step.
         """
         step = check_int(step, "step", low=0)
+        optimizer = None if optimizer is None else unwrap_optimizer(optimizer)
         if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
         t0 = time.perf_counter()

@@ -42,20 +42,29 @@ class OptimizerInfo:
     note: str = ""
 
 
-def _adam_preconditioner(optimizer: torch.optim.Optimizer, group: dict, space: ParamSpace) -> torch.Tensor | None:
-    by_param = {id(p): p for p in group["params"]}
-    named = dict(space.model.named_parameters())
-    eps, beta2 = group["eps"], group["betas"][1]
+def _adam_preconditioner(optimizer: torch.optim.Optimizer, space: ParamSpace) -> torch.Tensor | None:
+    """P = sqrt(v_hat) + eps over the monitored parameters, each with its own param group's eps and beta2
+    (None until every monitored parameter has Adam state)."""
+    group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
     parts = []
-    for name in space.names:
-        p = named[name]
-        state = optimizer.state.get(p, {}) if id(p) in by_param else {}
-        if "exp_avg_sq" not in state:
+    for p in space.params():
+        state, group = optimizer.state.get(p, {}), group_of.get(id(p))
+        if group is None or "exp_avg_sq" not in state:
             return None
-        step = float(state["step"])
-        v_hat = state["exp_avg_sq"].detach() / (1 - beta2**step)
-        parts.append((v_hat.sqrt() + eps).reshape(-1).to(space.dtype))
+        v_hat = state["exp_avg_sq"].detach() / (1 - group["betas"][1] ** float(state["step"]))
+        parts.append((v_hat.sqrt() + group["eps"]).reshape(-1).to(space.dtype))
     return torch.cat(parts)
+
+
+def unwrap_optimizer(optimizer: object) -> object:
+    """The torch optimizer inside framework wrappers (accelerate's ``AcceleratedOptimizer``, Lightning's
+    ``LightningOptimizer``), so that its class gives the edge."""
+    for _ in range(4):
+        inner = getattr(optimizer, "optimizer", None) or getattr(optimizer, "_optimizer", None)
+        if not isinstance(inner, torch.optim.Optimizer) or inner is optimizer:
+            break
+        optimizer = inner
+    return optimizer
 
 
 def _over(numerator: float, eta: float) -> float:
@@ -84,6 +93,7 @@ def optimizer_info(optimizer: torch.optim.Optimizer | None = None, lr: float | N
             return None
         eta = check_float(lr, "lr", low=0.0)
         return OptimizerInfo("gd", eta, 0.0, _over(2.0, eta))
+    optimizer = unwrap_optimizer(optimizer)
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     group = optimizer.param_groups[0]
@@ -92,7 +102,7 @@ def optimizer_info(optimizer: torch.optim.Optimizer | None = None, lr: float | N
     note = "" if len(optimizer.param_groups) == 1 else "several param groups: the first group's lr and momentum are used"
     if isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW)):
         beta1 = float(group["betas"][0])
-        pre = _adam_preconditioner(optimizer, group, space) if space is not None else None
+        pre = _adam_preconditioner(optimizer, space) if space is not None else None
         if pre is None:
             note = (note + "; " if note else "") + "no Adam state yet: preconditioned sharpness unavailable"
         return OptimizerInfo("adam", eta, beta1, adam_edge(eta, beta1) if eta > 0 else float("inf"), pre, note)
