@@ -13,7 +13,9 @@ width, as
 
 Nothing is cached; worker start-up is timed apart from the sweep. Every mode's losses are compared with
 the one-by-one run (max relative difference over the finished runs, and whether the same runs diverged).
-The modes run one after the other in one process, so they share the machine's load at that moment.
+On a shared machine the load changes from minute to minute, so the in-process ratio (batched vs
+one-by-one) is measured interleaved: depth by depth, the two modes alternate (order swapped on every
+repetition) and their times are summed; the pool and Ray modes run the whole grid after them.
 """
 from __future__ import annotations
 
@@ -27,6 +29,19 @@ from _common import print_table, write_results
 from stablelearn._conventions import limit_threads
 from stablelearn.depth import DepthMuP, lr_sweep
 from stablelearn.runtime import get_executor
+
+
+def interleaved(grid: dict, width: int, reps: int) -> tuple[float, float]:
+    """Seconds of one-by-one and of batched for the whole grid, measured depth by depth, alternating."""
+    total = {False: 0.0, True: 0.0}
+    for rep in range(reps):
+        for i, depth in enumerate(grid["depths"]):
+            for batched in ((False, True) if (rep + i) % 2 == 0 else (True, False)):
+                t0 = time.perf_counter()
+                lr_sweep("teacher", {"depth-muP": DepthMuP()}, widths=[width], batched=batched, progress=False,
+                         **{**grid, "depths": [depth]})
+                total[batched] += time.perf_counter() - t0
+    return total[False] / reps, total[True] / reps
 
 
 def run_mode(mode: str, grid: dict, width: int) -> tuple[float, float, object]:
@@ -50,16 +65,23 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--widths", type=int, nargs="+", default=[64, 128])
     ap.add_argument("--skip-ray", action="store_true")
+    ap.add_argument("--reps", type=int, default=2, help="repetitions of the interleaved in-process ratio")
+    ap.add_argument("--ratio-only", action="store_true", help="only the interleaved batched vs one-by-one ratio")
     args = ap.parse_args()
     grid = dict(depths=[2, 8], log2_lrs=[-9.0, -8.0, -7.0, -6.0, -5.0, -4.0], seeds=[0, 1], steps=20,
                 batch_size=64) if args.quick else \
-        dict(depths=[2, 8, 16], log2_lrs=[x / 2 for x in range(-20, -7)], seeds=[0, 1], steps=60, batch_size=128)
+        dict(depths=[2, 8], log2_lrs=[x / 2 for x in range(-20, -7)], seeds=[0, 1], steps=40, batch_size=128)
     modes = ["one-by-one", "batched", "pool-2", *([] if args.skip_ray else ["ray-2"]), "batched pool-2"]
     n_runs = len(grid["depths"]) * len(grid["log2_lrs"]) * len(grid["seeds"])
-    rows, raw = [], []
+    rows, raw, ratio_rows = [], [], []
     load = os.getloadavg()[0]
     with limit_threads(1):
         for width in args.widths:
+            one, bat = interleaved(grid, width, args.reps)
+            ratio_rows.append([width, n_runs, one, bat, f"{one / bat:.2f}x", f"{os.getloadavg()[0]:.1f}"])
+            print(f"width {width} interleaved: one-by-one {one:.1f} s, batched {bat:.1f} s", flush=True)
+            if args.ratio_only:
+                continue
             ref_wall, ref = None, None
             for mode in modes:
                 startup, wall, res = run_mode(mode, grid, width)
@@ -72,6 +94,13 @@ def main() -> None:
                 raw.append({"width": width, "mode": mode, "startup_s": startup, "wall_s": wall,
                             "speedup_vs_one_by_one": ref_wall / wall, "max_rel_diff": rel, "same_divergence": same})
                 print(f"width {width} {mode}: {wall:.1f} s", flush=True)
+    ratio = print_table(
+        f"Batched vs one-by-one, in process, interleaved depth by depth ({args.reps} repetitions, mean)",
+        ["width", "runs", "one-by-one (s)", "batched (s)", "speed-up", "load average after"], ratio_rows)
+    if args.ratio_only:
+        write_results("depth_sweep_ratio", {"quick": args.quick, "grid": grid, "load_average_at_start": load,
+                                            "interleaved": ratio})
+        return
     table = print_table(
         f"One LR sweep ({n_runs} runs per width: L in {grid['depths']}, {len(grid['log2_lrs'])} LRs, "
         f"{len(grid['seeds'])} seeds, {grid['steps']} Adam steps, batch {grid['batch_size']}); "
@@ -79,7 +108,7 @@ def main() -> None:
         ["width", "mode", "runs", "start-up (s)", "sweep wall (s)", "speed-up vs one-by-one",
          "max rel. loss diff", "same runs diverged"], rows)
     write_results("depth_sweep_scaling", {"quick": args.quick, "grid": grid, "load_average_at_start": load,
-                                          "table": table, "rows": raw})
+                                          "interleaved": ratio, "table": table, "rows": raw})
 
 
 if __name__ == "__main__":
