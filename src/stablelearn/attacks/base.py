@@ -238,10 +238,11 @@ class Attack:
         bar = tqdm(total=oracle.budget * len(gens), desc="queries", disable=disable, leave=False)
         while pending:
             requests, pending = pending, {}
-            before = oracle.queries.sum()
-            best = oracle.best_l2.copy()
+            before = oracle.queries.sum() if not bar.disable else 0
+            best = oracle.best_l2.copy() if callback is not None else None
             answers = oracle.query(requests)
-            bar.update(int(oracle.queries.sum() - before))
+            if not bar.disable:
+                bar.update(int(oracle.queries.sum() - before))
             for i, ans in answers.items():
                 if callback is not None and oracle.best_l2[i] < best[i]:
                     callback(i, int(oracle.queries[i]), float(oracle.best_l2[i]))

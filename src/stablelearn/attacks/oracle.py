@@ -255,19 +255,22 @@ class HardLabelOracle:
         """
         self._started()
         samples, chunks = [], []
+        d = self.x0.shape[1]
         for i, pts in requests.items():
-            pts = np.asarray(pts, dtype=np.float64).reshape(-1, self.x0.shape[1])
-            k = min(len(pts), self.remaining(i))
+            pts = np.asarray(pts, dtype=np.float64).reshape(-1, d)
+            k = min(len(pts), int(self.budget - self.queries[i]))
             if k < len(pts):
                 self.exhausted[i] = True
             samples.append((i, k))
             chunks.append(self._clipped(pts[:k]))
-        flat = np.concatenate(chunks) if chunks else np.zeros((0, self.x0.shape[1]))
+        flat = np.concatenate(chunks) if len(chunks) > 1 else chunks[0] if chunks else np.zeros((0, d))
         labels, finite = self._labels(flat)
+        goal = self.target if self.target is not None else self.y
         out, s = {}, 0
         for (i, k), pts in zip(samples, chunks):
             ok = finite[s:s + k]
-            adv = self.is_adversarial_label(labels[s:s + k], i) & ok
+            lab = labels[s:s + k]
+            adv = ((lab == goal[i]) if self.target is not None else (lab != goal[i])) & ok
             if not ok.all():
                 self.nonfinite[i] = True
             self._record(i, pts, adv)
@@ -280,6 +283,12 @@ class HardLabelOracle:
         q0 = self.queries[i]
         self.queries[i] += len(pts)
         if not adv.any():
+            return
+        if len(pts) == 1:  # the common case (one probe of a search): no array bookkeeping
+            dist = float(np.sqrt(np.sum((pts[0] - self.x0[i]) ** 2)))
+            if dist < self.best_l2[i]:
+                self.trace[i].append((int(q0 + 1), dist))
+                self.best_l2[i], self.best_x[i] = dist, pts[0]
             return
         d = np.full(len(pts), np.inf)
         d[adv] = np.linalg.norm(pts[adv] - self.x0[i], axis=1)
