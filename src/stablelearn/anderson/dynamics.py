@@ -22,6 +22,9 @@ import numpy as np
 from .._conventions import check_float
 
 
+_WEIGHTS = 2.0 * np.arange(1, 65) - 1.0  # (2j - 1), j = 1, 2, ...
+
+
 def effective_mass(gamma: np.ndarray) -> float:
     """Effective mass ``M = (1 + sum_j (2j - 1) beta_j) / 2`` of one AA step.
 
@@ -35,8 +38,9 @@ def effective_mass(gamma: np.ndarray) -> float:
     float
         ``M``; 1/2 for a plain step (empty ``gamma``).
     """
-    beta = -np.asarray(gamma, dtype=float)[::-1]
-    return 0.5 * (1.0 + float(np.sum((2 * np.arange(1, beta.size + 1) - 1) * beta)))
+    g = np.asarray(gamma, dtype=float)
+    weights = _WEIGHTS[: g.size] if g.size <= _WEIGHTS.size else 2.0 * np.arange(1, g.size + 1) - 1.0
+    return 0.5 * (1.0 - float(g[::-1] @ weights))
 
 
 @dataclass(frozen=True)
