@@ -196,3 +196,19 @@ def test_adapters(module, make, hook, mse):
         pytest.skip(f"{module} is not installed: only the import guard was tested")
     callback = getattr(adapters, make)(mon)
     assert hasattr(callback, hook)
+
+
+def test_profile_of_a_depth_resnet_reports_its_residual_margins(mse):
+    """One residual-block protocol (stablelearn.nn): stability reads depth's blocks, h = branch_multiplier."""
+    from stablelearn.depth import ResidualMLP
+    from stablelearn.nn import residual_blocks
+
+    model = ResidualMLP(4, 8, 3, 2, seed=0)  # in 4, width 8, depth 3, out 2
+    blocks = residual_blocks(model)
+    x = torch.randn(16, 4, generator=torch.Generator().manual_seed(0))
+    y = torch.randn(16, 2, generator=torch.Generator().manual_seed(1))
+    p = profile(model, mse, (x, y), lr=0.1, iters=50)
+    assert p.residual is not None and len(p.residual.names) == len(blocks) == 3
+    np.testing.assert_allclose(p.residual.h, [b.branch_multiplier for _, b in blocks])
+    np.testing.assert_allclose(p.residual.margin, p.residual.h * p.residual.lipschitz)
+    assert "residual" in p.summary()

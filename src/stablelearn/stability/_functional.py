@@ -277,14 +277,14 @@ class Linearization:
     same numbers. ``z`` is a tensor or a dict of tensors (parameters); vectors are flat.
     """
 
-    def __init__(self, f: Callable, z: torch.Tensor | dict[str, torch.Tensor]) -> None:
+    def __init__(self, f: Callable, z: torch.Tensor | dict[str, torch.Tensor], what: str = "model(x)") -> None:
         self.keys = list(z) if isinstance(z, dict) else None
         leaves = [t.detach().requires_grad_(True) for t in (z.values() if self.keys else [z])]
         self.shapes = [t.shape for t in leaves]
         self.leaves = leaves
         arg = dict(zip(self.keys, leaves)) if self.keys else leaves[0]
         with torch.enable_grad():
-            self.out = forward(f, arg) if not self.keys else f(arg)
+            self.out = forward(f, arg, what) if not self.keys else f(arg)
             self.u0 = torch.zeros_like(self.out, requires_grad=True)
             self.gz = _grad(self.out, leaves, self.u0, create_graph=True)
 

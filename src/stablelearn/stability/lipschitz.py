@@ -16,7 +16,7 @@ from torch import nn
 from stablelearn._conventions import check_float, check_int
 from stablelearn.nn import residual_blocks
 
-from ._functional import Linearization, Seed, aux_seeds, check_model, measurement_mode, random_unit
+from ._functional import Linearization, Seed, aux_seeds, check_model, forward, measurement_mode, random_unit
 from .eigen import power_iteration
 from .laws import residual_max_step
 from .spectral import check_inputs, input_jacobian_norm
@@ -126,7 +126,7 @@ def spectral_norm_bound(
     LipschitzBound
     """
     model = check_model(model)
-    x = check_inputs(x)
+    x = check_inputs(x, dtype=next(model.parameters()).dtype)
     iters = check_int(iters, "iters", low=1)
     extra = dict(lipschitz or {})
     for kind, lip in extra.items():
@@ -139,7 +139,7 @@ def spectral_norm_bound(
     ]
     try:
         with measurement_mode(model, "eval"), torch.no_grad():
-            out = model(x)
+            out = forward(model, x, "model(x)")
     finally:
         for h in hooks:
             h.remove()
@@ -208,7 +208,7 @@ def residual_margins(model: nn.Module, x: torch.Tensor, *, iters: int = 100, tol
         When the model has no residual block.
     """
     model = check_model(model)
-    x = check_inputs(x)
+    x = check_inputs(x, dtype=next(model.parameters()).dtype)
     iters = check_int(iters, "iters", low=1)
     tol = check_float(tol, "tol", low=0.0, low_inclusive=False)
     blocks = residual_blocks(model)
@@ -219,7 +219,7 @@ def residual_margins(model: nn.Module, x: torch.Tensor, *, iters: int = 100, tol
     hooks = [m.register_forward_pre_hook(lambda mod, i, n=n: inputs.__setitem__(n, i[0].detach())) for n, m in blocks]
     try:
         with measurement_mode(model, mode), torch.no_grad():
-            model(x)
+            forward(model, x, "model(x)")
     finally:
         for hk in hooks:
             hk.remove()

@@ -240,10 +240,11 @@ def hessian_eigenvalues(
         return lanczos(op, v0, k=k, iters=max(iters, k), tol=tol, which=which)
 
 
-def check_inputs(x: object, name: str = "x") -> torch.Tensor:
-    """Probe inputs for the Jacobian norms: a finite floating tensor with a batch dimension first."""
+def check_inputs(x: object, name: str = "x", dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Probe inputs for the Jacobian norms: a finite floating tensor with a batch dimension first (a NumPy
+    floating array is converted to ``dtype``, the model's)."""
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":
-        x = torch.as_tensor(x)
+        x = torch.as_tensor(x, dtype=dtype)
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of probe inputs, got {type(x).__name__}")
     if not x.is_floating_point():
@@ -268,7 +269,7 @@ def _singular(est: SpectralEstimate) -> SpectralEstimate:
 
 def _check_jacobian_args(model: object, x: object, iters: object, tol: object, mode: str):
     model = check_model(model)
-    x = check_inputs(x)
+    x = check_inputs(x, dtype=ParamSpace(model).dtype)
     iters = check_int(iters, "iters", low=1)
     tol = check_float(tol, "tol", low=0.0, low_inclusive=False)
     check_choice(mode, "mode", ("eval", "train"))
