@@ -180,7 +180,7 @@ def suite(builders, cap, repeat):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="n up to 1e5 and a 4-problem suite")
-    ap.add_argument("--repeat", type=int, default=3, help="timed repetitions (the best is reported)")
+    ap.add_argument("--repeat", type=int, default=5, help="timed repetitions (the best is reported)")
     args = ap.parse_args()
     ns = [10**4, 10**5] if args.quick else [10**4, 10**5, 10**6]
     with limit_threads(1):
