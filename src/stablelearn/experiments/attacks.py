@@ -245,27 +245,34 @@ def _fmt(v: float) -> str:
 
 
 class Runs:
-    """Per-(config, method) results stacked as dist[seed, image, grid] with the surrogate filter."""
+    """Per-(config, method) results stacked as dist[seed, image, grid] with the surrogate filter.
+
+    Only complete seeds (every chunk of images finished) are kept, so a partial run (cells still missing)
+    is aggregated on whole image sets."""
 
     def __init__(self) -> None:
         self.r: dict[tuple, dict[str, Any]] = {}
 
-    def add(self, key: tuple, seed: int, out: dict[str, Any]) -> None:
-        r = self.r.setdefault(key, {"grid": out["grid"], "by_seed": {}, "hist": [], "queries": [], "status": [],
-                                    "wall_time": 0.0})
-        r["by_seed"].setdefault(seed, []).append(out)
-        r["queries"].append(out["queries"])
-        r["status"] += out["status"]
-        r["wall_time"] += out["wall_time"]
-        if "history" in out:
-            r["hist"].append(out["history"])
+    def add(self, key: tuple, seed: int, start: int, n_chunks: int, out: dict[str, Any] | None) -> None:
+        r = self.r.setdefault(key, {"by_seed": {}, "n_chunks": n_chunks})
+        if out is not None:
+            r["by_seed"].setdefault(seed, {})[start] = out
 
     def finish(self) -> None:
-        for r in self.r.values():
-            seeds = sorted(r["by_seed"])
-            r["dist"] = np.stack([np.concatenate([o["dist"] for o in r["by_seed"][s]]) for s in seeds])
-            r["ok_sur"] = np.concatenate([o["ok_sur"] for o in r["by_seed"][seeds[0]]])
-            r["queries"] = np.concatenate(r["queries"])
+        for key in list(self.r):
+            r = self.r[key]
+            seeds = sorted(s for s, chunks in r["by_seed"].items() if len(chunks) == r["n_chunks"])
+            if not seeds:
+                del self.r[key]
+                continue
+            outs = {s: [r["by_seed"][s][k] for k in sorted(r["by_seed"][s])] for s in seeds}
+            flat = [o for s in seeds for o in outs[s]]
+            r.update(grid=flat[0]["grid"], seeds=seeds,
+                     dist=np.stack([np.concatenate([o["dist"] for o in outs[s]]) for s in seeds]),
+                     ok_sur=np.concatenate([o["ok_sur"] for o in outs[seeds[0]]]),
+                     queries=np.concatenate([o["queries"] for o in flat]),
+                     status=[w for o in flat for w in o["status"]], wall_time=sum(o["wall_time"] for o in flat),
+                     hist=[o["history"] for o in flat if "history" in o])
 
     def mask(self, methods: list[str], key: tuple) -> np.ndarray:
         """Images every surrogate used by any of ``methods`` classifies correctly (the authors' filter)."""
@@ -389,13 +396,13 @@ def _claims(runs: Runs, c: dict[str, Any], victim: str, d: int) -> list[Claim]:
                         "in it; zeta(q=50)<zeta(100)<zeta(200) and zeta(s=1)<zeta(s=2) at d=3072, D_hat/s=0.1",
                         f"{len(Dh)} PARS-OPT S1 iterations, D_hat mean {np.mean(Dh) if len(Dh) else float('nan'):.3f} "
                         f"(>0 in {np.mean(Dh > 0) if len(Dh) else 0:.0%}); zeta(q) {[f'{v:.2e}' for v in zq]}, "
-                        f"zeta(s) {[f'{v:.2e}' for v in zs]}", bool(ok)))
+                        f"zeta(s) {[f'{v:.2e}' for v in zs]}", bool(ok) if len(Dh) else None))
     over = {k: int(np.max(r["queries"])) for k, r in runs.r.items()}
     lim = {k: (c["targeted_budget"] if k[1] else c["budget"]) for k in over}
     claims.append(Claim("C8: no method ever exceeds its budget (oracle-enforced)",
                         "Sec. 5's query budgets: max queries per image <= budget for every method run",
                         ", ".join(f"{k[3]}{' tgt' if k[1] else ''}{' clip' if k[2] else ''}: {v}/{lim[k]}"
-                                  for k, v in over.items()), all(over[k] <= lim[k] for k in over)))
+                                  for k, v in over.items()), all(over[k] <= lim[k] for k in over) if over else None))
     return claims
 
 
@@ -494,13 +501,15 @@ def _run(ctx: Context) -> Result:
         pouts = ctx.map(attack_cell, pcells, desc=f"pilot {tag}")
         prow, pmean = [], {}
         for cell, o in zip(pcells, pouts):
+            if o is None:
+                continue
             fin = o["dist"][:, -1]
             pmean[cell["g_max"]] = float(np.mean(fin))
             cl = np.concatenate(o["history"]["clipped"])
             ms = np.concatenate(o["history"]["m_step"])
             prow.append([cell["g_max"], float(np.mean(o["dist"][:, len(o["grid"]) // 2])), float(np.mean(fin)),
                          float(np.mean(cl)), float(np.median(ms))])
-        cifar_clip = prow[pilot["g_max"].index(0.1)][3] if 0.1 in pilot["g_max"] else 0.0
+        cifar_clip = next((row[3] for row in prow if row[0] == 0.1), 0.0)
         g_star = min(pmean, key=pmean.get) if cifar_clip >= 0.9 else 0.1
         tables.append(Table(f"{tag}: preset study (pilot: ARS-OPT, lr=2, {pilot['n_images']} images disjoint from the "
                             f"evaluation images, 1 seed, no clip, untargeted)",
@@ -538,21 +547,24 @@ def _run(ctx: Context) -> Result:
         runs = Runs()
         for cell, o in zip(cells, outs):
             runs.add((victim, cell["targeted"], cell["clip"], cell["method"] + ("" if cell["g_max"] == g_star
-                                                                                else " [cifar]")), cell["seed"], o)
+                                                                                else " [cifar]")),
+                     cell["seed"], cell["start"], len(range(0, n, ch)), o)
         runs.finish()
+        missing = sum(o is None for o in outs)
         thr = math.sqrt(0.001 * d)
         report_u = [b for b in c["report"] if b <= budget_u]
         report_t = [b for b in c["targeted_report"] if b <= budget_t]
         shown = [(False, False, config["methods"] + config.get("extra_methods", [])),
                  (True, False, config["targeted_methods"]), (False, True, config["clip_methods"])]
         for targeted, clip, methods in shown:
-            keys = [(victim, targeted, clip, m) for m in methods]
-            if not methods:
+            keys = [(victim, targeted, clip, m) for m in methods if (victim, targeted, clip, m) in runs.r]
+            if not keys:
                 continue
             budgets = report_t if targeted else report_u
             mode = f"{'clip' if clip else 'no clip'}, {'targeted' if targeted else 'untargeted'}"
             tables.append(_mean_table(runs, f"{tag} {mode}, g_max={g_star}: mean / median l2 at each budget "
-                                            f"({config['seeds']} seed(s))", keys, budgets, thr))
+                                            f"(seeds per method: {', '.join(str(len(runs.r[k]['seeds'])) for k in keys)})",
+                                      keys, budgets, thr))
             fig, ax = plt.subplots(figsize=(6, 4))
             for k in keys:
                 ax.plot(runs.r[k]["grid"], np.median(runs.r[k]["dist"].reshape(-1, len(runs.r[k]["grid"])), axis=0),
@@ -563,9 +575,9 @@ def _run(ctx: Context) -> Result:
             data[f"{tag}|{mode}"] = {k[3]: {"budgets": budgets, "images": int(runs.mask([k[3]], k).sum()),
                                             "mean": [float(np.mean(runs.at(k, b)[:, runs.mask([k[3]], k)]))
                                                      for b in budgets]} for k in keys}
-        if len(presets) > 1:
-            keys = [(victim, False, False, m + " [cifar]") for m in config["cifar_methods"]]
-            keys += [(victim, False, False, m) for m in config["cifar_methods"]]
+        keys = [(victim, False, False, m + sfx) for sfx in (" [cifar]", "") for m in config["cifar_methods"]]
+        keys = [k for k in keys if k in runs.r]
+        if len(presets) > 1 and keys:
             tables.append(_mean_table(runs, f"{tag}: both presets, no clip, untargeted ([cifar] = g_max 0.1; "
                                             f"unmarked = g_max {g_star})", keys, report_u, thr))
         reg = _regime(runs, [k for k in runs.r if not k[2]], f"g_max={g_star}")
@@ -582,7 +594,9 @@ def _run(ctx: Context) -> Result:
                                          budget=budget_u, targeted_budget=budget_t, lr=2.0,
                                          methods=config["methods"] + config.get("extra_methods", [])), victim, d)
         wall = sum(r["wall_time"] for r in runs.r.values())
-        notes.append(f"{tag}: {len(cells)} attack cells, {wall:.0f} s of attack time in total.")
+        notes.append(f"{tag}: {len(cells) - missing} of {len(cells)} attack cells finished"
+                     + (f" (the {missing} missing ones are left out: only methods and seeds with every image chunk "
+                        "finished are shown)" if missing else "") + f", {wall:.0f} s of attack time in total.")
     return Result(claims=claims, tables=tables, figures=figures, notes=_notes(c) + " " + " ".join(notes), data=data)
 
 
