@@ -168,3 +168,31 @@ def test_history_records_the_regime(linear10):
     assert n > 2 and all(len(h[k]) == n for k in ("g1_norm", "clipped", "m_step", "alpha"))
     assert [c for c in h["clipped"]] == [g > 0.1 - 1e-6 for g in h["g1_norm"]]
     assert all(m > 0 and math.isfinite(m) for m in h["m_step"])
+
+
+def test_claims_are_three_valued_from_paired_intervals():
+    """A claim holds when every paired interval lies on the paper's side, fails when one lies on the
+    other side, and is inconclusive when an interval covers 0 (or a part was not run)."""
+    from stablelearn.experiments.attacks import Runs, _combine, _comparison
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(2, 4, (3, 60))  # 3 seeds x 60 images
+    grid = np.array([250, 500])
+    runs = Runs()
+    shifts = {"A": -0.5, "B": 0.0, "C": 0.5, "D": None}
+    for name, shift in shifts.items():
+        for seed in range(3):
+            for start in (0, 30):
+                noise = rng.normal(0, 0.05, 30) if shift is not None else rng.normal(0, 1.0, 30)
+                d = base[seed, start:start + 30] + (shift or 0.0) + noise
+                runs.add(("v", False, False, name), seed, start, 2,
+                         {"grid": grid, "dist": np.stack([d + 1, d], 1), "ok_sur": np.ones((30, 2), bool),
+                          "queries": np.full(30, 500), "status": ["budget_exhausted"] * 30, "wall_time": 1.0})
+    runs.finish()
+    cfg = ("v", False, False)
+    assert _comparison(runs, cfg, "A", "B", [500])[0] == [True]
+    assert _comparison(runs, cfg, "C", "B", [500])[0] == [False]
+    assert _comparison(runs, cfg, "D", "B", [500])[0] == [None]
+    assert _comparison(runs, cfg, "A", "missing", [500])[0] == [None]
+    assert _combine([True, True]) is True and _combine([True, None]) is None and _combine([None, False]) is False
+    assert _combine([]) is None
