@@ -49,21 +49,21 @@ _LARGER = [
 
 
 @cell_cache(maxsize=16)
-def build_problem(spec: dict) -> P.Problem:
-    """The suite problem described by a JSON-able ``spec`` (cached per process).
+def build_problem(description: dict) -> P.Problem:
+    """The suite problem described by a JSON-able dict (cached per process).
 
     Parameters
     ----------
-    spec : dict
+    description : dict
         ``kind`` (quadratic, lasso, logistic or ridge) and the constructor's keyword arguments.
 
     Returns
     -------
     Problem
     """
-    spec = dict(spec)
-    kind = spec.pop("kind")
-    return {"quadratic": P.quadratic, "lasso": P.lasso, "logistic": P.logistic, "ridge": P.ridge}[kind](**spec)
+    kwargs = dict(description)
+    kind = kwargs.pop("kind")
+    return {"quadratic": P.quadratic, "lasso": P.lasso, "logistic": P.logistic, "ridge": P.ridge}[kind](**kwargs)
 
 
 def run_cell(cell: dict) -> dict:
@@ -72,7 +72,7 @@ def run_cell(cell: dict) -> dict:
     Parameters
     ----------
     cell : dict
-        ``problem`` (a spec for :func:`build_problem`), ``method`` (a key of :data:`METHODS`),
+        ``problem`` (a description for :func:`build_problem`), ``method`` (a key of :data:`METHODS`),
         ``max_iter``, ``tol`` and ``m``.
 
     Returns
