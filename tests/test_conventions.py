@@ -132,3 +132,8 @@ def test_residual_block_protocol():
         ResidualBlock(nn.Linear(3, 3), -1.0)
     with pytest.raises(TypeError, match="branch must be an nn.Module"):
         ResidualBlock(lambda x: x)
+
+
+def test_check_array_ragged_names_the_argument():
+    with pytest.raises(ValueError, match="X must be an array of real numbers"):
+        cv.check_array([[1, 2], [3]], "X")

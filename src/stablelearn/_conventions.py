@@ -131,7 +131,10 @@ def check_array(value: Any, name: str, *, ndim: int | Sequence[int] | None = Non
                 finite: bool = True, min_size: int = 1) -> np.ndarray:
     """``value`` as a NumPy array of ``dtype`` with ``ndim`` dimensions, at least ``min_size`` entries,
     and (if ``finite``) no NaN or infinity. Strings, objects and complex numbers raise :class:`TypeError`."""
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # ragged nested lists, objects NumPy cannot hold
+        raise ValueError(f"{name} must be an array of real numbers: {exc}") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
     if dtype is not None:
