@@ -34,6 +34,7 @@ PRESETS: dict[str, dict[str, float | int | None]] = {
     "imagenet": dict(lr=0.4, g_max=1.0, q=200, eps=1e-3, tol_grad=2e-6, tol_step=1e-4),
     "imagenet-targeted": dict(lr=0.2, g_max=1.0, q=200, eps=1e-3, tol_grad=2e-6, tol_step=1e-4),
     "small": dict(lr=2.0, g_max=0.1, q=None, eps=1e-3, tol_grad=2e-6, tol_step=2e-6),
+    "digits": dict(lr=2.0, g_max=0.3, q=100, eps=1e-3, tol_grad=2e-6, tol_step=2e-6),
 }
 
 
