@@ -10,14 +10,14 @@ All peers run in float32 on the same probe batch; each method starts from its ow
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _common import print_table, write_results
 from torch import nn
 
+from stablelearn._conventions import limit_threads
 from stablelearn.stability import sharpness
 from stablelearn.stability._functional import HessianOperator, ParamSpace, as_batches
 
@@ -131,11 +131,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller models (seconds)")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    with limit_threads(1):
+        _compare(args.quick)
+
+
+def _compare(quick: bool) -> None:
     problems = ({"name": "MLP 64-16-10 (P=1210), 500 digits", "widths": [64, 16, 10], "n": 500, "exact": True},
                 {"name": "MLP 64-128-128-10 (P=26122), 1797 digits", "widths": [64, 128, 128, 10], "n": 1797,
                  "exact": False})
-    if args.quick:
+    if quick:
         problems = ({**problems[0], "name": "MLP 64-8-10 (P=610), 300 digits", "widths": [64, 8, 10], "n": 300},
                     {**problems[1], "name": "MLP 64-32-32-10 (P=4522), 1000 digits", "widths": [64, 32, 32, 10],
                      "n": 1000})
@@ -154,16 +158,14 @@ def main() -> None:
             fn()  # warm-up (imports, first-call overheads)
             value, hvps, dt = fn()
             rel = abs(value - ref) / abs(ref)
-            rows.append(f"| {prob['name']} | {name} | {value:.6g} | {rel:.2e} | {hvps} | {dt * 1e3:.1f} |")
+            rows.append([prob["name"], name, value, rel, hvps, dt * 1e3])
             records.append({"problem": prob["name"], "method": name, "value": value, "reference": ref,
                             "rel_error": rel, "hvps": hvps, "wall_ms": dt * 1e3})
-        rows.append(f"| {prob['name']} | reference ({'exact eigvalsh' if prob['exact'] else 'ARPACK eigsh'}) | "
-                    f"{ref:.6g} | 0 | | |")
-    print("| problem | method | lambda_max | rel. error | HVPs | wall ms |\n|---|---|---|---|---|---|")
-    print("\n".join(rows))
-    out = Path(__file__).parent / "results" / "stability_hessian.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"quick": args.quick, "rows": records}, indent=1))
+        rows.append([prob["name"], f"reference ({'exact eigvalsh' if prob['exact'] else 'ARPACK eigsh'})", ref, 0.0,
+                     None, None])
+    table = print_table("Top Hessian eigenvalue: stablelearn vs PyHessian vs hessian-eigenthings",
+                        ["problem", "method", "lambda_max", "rel. error", "HVPs", "wall ms"], rows)
+    write_results("stability_hessian", {"quick": quick, "table": table, "rows": records})
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ def test_residual_margins_on_linear_dissipative_branch():
     np.testing.assert_allclose(m.mu, 0.5, rtol=1e-3)
     np.testing.assert_allclose(m.cfl_step, 2 * 0.5 / 9, rtol=1e-3)
     assert list(m.within) == [True, False]
-    # contraction bound >= the true step norm ||I - h A|| (spec 4.2)
+    # contraction bound >= the true step norm ||I - h A|| (the CFL-type condition)
     for h, f in zip(m.h, m.factor):
         assert np.linalg.norm(np.eye(d) - h * A, 2) <= f + 1e-9
     with pytest.raises(ValueError, match="residual blocks"):

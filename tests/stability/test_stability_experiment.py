@@ -1,4 +1,4 @@
-"""The quick reproduction end to end through the runtime (V1-V9 of spec §6)."""
+"""The quick reproduction end to end through the runtime (V1-V9, docs/stability.md)."""
 
 import json
 
@@ -13,7 +13,7 @@ def _check_record(rec, folder):
     statements = [c["statement"] for c in rec["claims"]]
     for v in range(1, 10):
         assert any(s.startswith(f"V{v} ") for s in statements), f"no claim for V{v}"
-    # every Hard claim is a theorem under the spec's definitions: it must hold
+    # every Hard claim is a theorem under the reconstructed definitions: it must hold
     hard = [c for c in rec["claims"] if "(Hard)" in c["statement"]]
     assert len(hard) >= 9
     failed = [c["statement"] + " | " + c["measured"] for c in hard if not c["holds"]]

@@ -95,6 +95,7 @@ class MonitorHistory:
 
     @property
     def columns(self) -> list[str]:
+        """Every column that appears in some row, in order of first appearance."""
         cols: dict[str, None] = {}
         for r in self.rows:
             cols.update(dict.fromkeys(r))

@@ -9,6 +9,7 @@ Jacobian). The Hessian is the Hessian of the mean probe loss, accumulated over c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -67,7 +68,8 @@ def _preconditioner(preconditioner: object, space: ParamSpace) -> torch.Tensor:
 
 
 def hessian_operator(model: nn.Module, loss_fn: LossFn, data: Any, *, chunk_size: int | None = None,
-                     hvp_mode: str = "auto", preconditioner: object = None):
+                     hvp_mode: str = "auto", preconditioner: object = None
+                     ) -> tuple[ParamSpace, HessianOperator, Callable[[torch.Tensor], torch.Tensor]]:
     """``(space, op, matvec)``: the parameter space, the probe Hessian and the (preconditioned) operator."""
     space = ParamSpace(model)
     batches = as_batches(data, chunk_size=chunk_size, device=space.device, dtype=space.dtype)

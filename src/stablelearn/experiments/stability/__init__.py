@@ -29,6 +29,7 @@ __all__ = ["EXPERIMENT", "run"]
 
 
 def run(ctx: Context) -> Result:
+    """Run every check as one sweep, then build the claims, tables and figures."""
     cfg, seed = ctx.config, ctx.seed
     cells = sweep_cells(cfg, seed)
     results = ctx.map(run_check, cells, desc="stability checks")

@@ -10,6 +10,7 @@ from stablelearn.stability import loss_energy
 from .data import PROTOTYPE, rel
 
 def claims_v1(r: dict) -> tuple[list[Claim], Table]:
+    """Claims and table of V1."""
     ok_eig = rel(r["lam_max"], r["exact_max"]) <= 1e-3 and rel(r["lam_min"], r["exact_min"]) <= 1e-3
     flags = {c: (float(c) > 1) == run["diverged"] for c, run in r["runs"].items()}
     proto = PROTOTYPE["v1_div_step"]
@@ -40,6 +41,7 @@ def claims_v1(r: dict) -> tuple[list[Claim], Table]:
 
 
 def claims_v2(r: dict) -> tuple[list[Claim], Table]:
+    """Claims and table of V2."""
     runs = r["runs"]
     below = all(run["below_bound"] for run in runs.values())
     big = [run for c, run in runs.items() if float(c) > 1]
@@ -66,6 +68,7 @@ def claims_v2(r: dict) -> tuple[list[Claim], Table]:
 
 
 def claims_v3(r: dict) -> tuple[list[Claim], Table]:
+    """Claims and table of V3."""
     runs = {float(k): v for k, v in r["runs"].items()}
     below = [v for f, v in runs.items() if f < 1]
     above = [v for f, v in runs.items() if f > 1]
@@ -98,6 +101,7 @@ def claims_v3(r: dict) -> tuple[list[Claim], Table]:
 
 
 def claims_v4(lin: dict, non: dict, res: dict) -> tuple[list[Claim], list[Table]]:
+    """Claims and table of V4."""
     lin_runs = {float(h): v for h, v in lin["runs"].items()}
     match = all(rel(v["measured"], v["exact"]) <= 1e-3 for v in lin_runs.values())
     iff = all((v["measured"] < 1) == (h < lin["max_step"]) for h, v in lin_runs.items())
@@ -140,6 +144,7 @@ def claims_v4(lin: dict, non: dict, res: dict) -> tuple[list[Claim], list[Table]
 
 
 def claims_v5(r: dict) -> list[Claim]:
+    """Claims and table of V5."""
     return [Claim("V5 (Hard): the Jordan block has exponent -> 0 but is not bounded (v3 of the paper)",
                   "classify_growth(||A^t||) == 'subexponential growth' (never 'bounded'), also from tangent "
                   "propagation and the sup-energy",
@@ -150,6 +155,7 @@ def claims_v5(r: dict) -> list[Claim]:
 
 
 def v6_summary(r: dict, burn: int) -> dict:
+    """The numbers of one V6 run that the claims and the table read."""
     s, steps = r["sharpness"], r["steps"]
     late = s[steps >= burn]
     losses = r["losses"]
@@ -162,6 +168,7 @@ def v6_summary(r: dict, burn: int) -> dict:
 
 
 def claims_v6(runs: list[dict], burn: int) -> tuple[list[Claim], Table]:
+    """Claims and table of V6."""
     sm = {r["eta"]: v6_summary(r, burn) for r in runs}
     eos = max(sm)
     e = sm[eos]
@@ -197,6 +204,7 @@ def claims_v6(runs: list[dict], burn: int) -> tuple[list[Claim], Table]:
 
 
 def claims_v7(r: dict) -> tuple[list[Claim], Table]:
+    """Claims and table of V7."""
     runs = {float(c): v for c, v in r["runs"].items()}
     safe = [v for c, v in runs.items() if c <= 1]
     conv = [v for v in runs.values() if not v["diverged"]]
@@ -222,6 +230,7 @@ def claims_v7(r: dict) -> tuple[list[Claim], Table]:
 
 
 def claims_v8(r: dict, horizons: list[int]) -> tuple[list[Claim], Table]:
+    """Claims and table of V8."""
     expect = {"GD c=0.9": "bounded", "GD c=1.01": "exponential growth", "Jordan": "subexponential growth"}
     sgd = {k: v for k, v in r.items() if k.startswith("SGD")}
     for k in sgd:
@@ -250,6 +259,7 @@ def claims_v8(r: dict, horizons: list[int]) -> tuple[list[Claim], Table]:
 
 
 def claims_v9(r: dict) -> tuple[list[Claim], Table]:
+    """Claims and table of V9."""
     per32, per64 = r["per_x32"], r["per_x64"]
     loose = r["bound"] / per64
     agree = float(np.max(np.abs(per32 - per64) / per64))

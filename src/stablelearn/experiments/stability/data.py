@@ -22,14 +22,17 @@ PROTOTYPE = {
 
 
 def rel(a: float, b: float) -> float:
+    """Relative difference |a - b| / |b|."""
     return abs(a - b) / abs(b)
 
 
 def standardize(a: np.ndarray) -> np.ndarray:
+    """Columns to zero mean and unit variance."""
     return (a - a.mean(axis=0)) / a.std(axis=0)
 
 
 def diabetes(bias: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised diabetes regression data (with a bias column unless ``bias=False``)."""
     from sklearn.datasets import load_diabetes
 
     X, y = load_diabetes(return_X_y=True)
@@ -45,6 +48,7 @@ def mse_half(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def cancer() -> tuple[np.ndarray, np.ndarray]:
+    """Standardised breast-cancer data with a bias column and 0/1 labels."""
     from sklearn.datasets import load_breast_cancer
 
     X, y = load_breast_cancer(return_X_y=True)
@@ -59,6 +63,7 @@ def batch_indices(rng: np.random.Generator, n: int, size: tuple[int, ...]) -> np
 
 
 def digits(n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The first ``n`` digits: inputs in [0, 1], labels, one-hot targets."""
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
@@ -68,6 +73,7 @@ def digits(n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 def double_copy(model: nn.Module) -> nn.Module:
+    """A float64 copy of ``model``."""
     return copy.deepcopy(model).double()
 
 

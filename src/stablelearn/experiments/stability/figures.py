@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 def figures(v1: dict, v3: dict, v6: list[dict], v8: dict, horizons: list[int]) -> dict[str, Any]:
+    """The V1, V3, V6 and V8 figures."""
     import matplotlib.pyplot as plt
 
     figs = {}

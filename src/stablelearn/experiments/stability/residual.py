@@ -86,6 +86,7 @@ class _SharedResNet(nn.Module):
         self.set_depth(depth)
 
     def set_depth(self, depth: int) -> None:
+        """Use ``depth`` copies of the shared block, each with step T / depth."""
         self.blocks = nn.Sequential(*[ResidualBlock(self.branch, self.T / depth)] * depth)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
