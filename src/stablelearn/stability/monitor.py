@@ -386,7 +386,9 @@ class StabilityMonitor:
                 g = torch.cat([g.detach().reshape(-1) for g in grads]).to(v0.dtype)
                 norm = g.norm()
                 if torch.isfinite(norm) and norm > 0:
-                    v0 = v0 + g / norm
+                    # the sign that adds to the Ritz vector: with the opposite sign the two cancel on the top
+                    # eigenvector when the gradient points along it (e.g. a run diverging along it)
+                    v0 = v0 + (g / norm) * (1.0 if float(v0 @ g) >= 0 else -1.0)
         est = lanczos(op, v0, k=1, iters=max(self.iters, 50) if cold else self.iters, tol=self.tol)
         if est.vector is not None:
             self._vectors[key] = est.vector
