@@ -11,6 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.contract import refused as _refused
 from stablelearn.depth import (SP, STATUSES, DepthMuP, DepthMuPCorrected, LRSweepResult, MuP, ResidualMLP,
                                coord_check, fit_optimum, lr_sweep, param_groups, teacher_task, train)
 
@@ -18,10 +19,6 @@ FUZZ = settings(max_examples=20, deadline=None, derandomize=True)
 BAD_SCALARS = [math.nan, math.inf, -math.inf, 0, -1, -2.5, 1e300, "3", None, [1], np.float64(math.nan), True]
 
 
-def _refused(fn, name: str) -> None:
-    with pytest.raises((ValueError, TypeError)) as info:
-        fn()
-    assert name in str(info.value), f"message {info.value!r} does not name {name!r}"
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.contract import refused as _refused
 from stablelearn.rbno import (RBNO, STATUSES, DarcyFlow, Elasticity, HeatConduction, PCANet, ReducedFOSLS, matern_kl, pod,
                               rectangle_mesh, relative_error)
 
@@ -21,10 +22,6 @@ FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
 BAD_SCALARS = [math.nan, math.inf, -math.inf, 0, -1, -2.5, 1e300, "3", None, [1], np.float64(math.nan), 2.5, True]
 
 
-def _refused(fn, name: str) -> None:
-    with pytest.raises((ValueError, TypeError)) as info:
-        fn()
-    assert name in str(info.value), f"message {info.value!r} does not name {name!r}"
 
 
 @pytest.fixture(scope="module")
