@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from stablelearn._conventions import torch_seeded
+from stablelearn._conventions import limit_threads, torch_seeded
 from stablelearn.attacks import (ARSOPT, OPT, PARSOPT, ARSOPTSubspace, HardLabelOracle, HopSkipJump, PriorOPT,
                                  PriorSignOPT, SignOPT)
 from stablelearn.experiments import attacks as experiment
@@ -24,8 +24,7 @@ Y = HardLabelOracle(VICTIM, budget=1).predict(X)
 ])
 @pytest.mark.parametrize("seed", [0, np.random.default_rng(3)])
 def test_attacks_leave_global_state_alone(unchanged_global_state, make, seed):
-    torch.set_num_threads(2)
-    with unchanged_global_state():
+    with limit_threads(2), unchanged_global_state():  # 2 threads, so a reset to 1 would show
         make()(HardLabelOracle(VICTIM, budget=100), X, Y, seed=seed, progress=False)
 
 
@@ -40,8 +39,7 @@ def test_oracle_and_peer_module_leave_global_state_alone(unchanged_global_state)
 
 
 def test_reproduction_cells_leave_global_state_alone(unchanged_global_state, tmp_path):
-    torch.set_num_threads(2)
-    with unchanged_global_state():
+    with limit_threads(2), unchanged_global_state():
         out = experiment.train_model({"arch": "s1_mlp", "rgb": False, "epochs": 1, "seed": 0})
         assert out["test_acc"] > 0.3
         with torch_seeded(1):  # an untrained second surrogate is enough here
