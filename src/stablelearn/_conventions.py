@@ -186,6 +186,13 @@ def spawn_seeds(seed: Any, n: int, name: str = "seed") -> list[int]:
     return [int(child.generate_state(1)[0]) for child in ss.spawn(n)]
 
 
+def _torch_seed(seed: Any, name: str) -> int:
+    """The integer a torch generator is seeded with: ``seed`` itself, or a draw from a NumPy Generator."""
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**63 - 1))
+    return check_int(seed, name, low=0)
+
+
 def torch_generator(seed: Any = None, device: Any = "cpu", name: str = "seed"):
     """A :class:`torch.Generator` on ``device`` seeded from ``seed`` (None: fresh entropy); a Generator
     is returned as is. The global torch RNG is neither read nor changed."""
@@ -197,8 +204,7 @@ def torch_generator(seed: Any = None, device: Any = "cpu", name: str = "seed"):
     if seed is None:
         gen.seed()
     else:
-        gen.manual_seed(check_int(seed, name, low=0) if not isinstance(seed, np.random.Generator)
-                        else int(seed.integers(0, 2**63 - 1)))
+        gen.manual_seed(_torch_seed(seed, name))
     return gen
 
 
@@ -208,8 +214,7 @@ def torch_seeded(seed: Any, name: str = "seed") -> Iterator[None]:
     global RNG) with torch's CPU RNG seeded from ``seed``, then restore the caller's RNG state exactly."""
     import torch
 
-    value = None if seed is None else (check_int(seed, name, low=0) if not isinstance(seed, np.random.Generator)
-                                        else int(seed.integers(0, 2**63 - 1)))
+    value = None if seed is None else _torch_seed(seed, name)
     with torch.random.fork_rng(devices=[]):
         if value is not None:
             torch.manual_seed(value)
