@@ -138,3 +138,18 @@ def test_process_pool_from_a_script_needs_the_main_guard(tmp_path, guarded):
         assert 'if __name__ == "__main__":' in proc.stderr and "script.py" in proc.stderr, proc.stderr[-2000:]
         assert "BrokenProcessPool" not in proc.stderr
         assert textwrap.dedent(proc.stderr).count("Traceback") == 1
+
+
+def test_a_guarded_script_edited_while_it_runs_is_not_refused(tmp_path):
+    """The guard is read from disk; a script edited mid-run (here: its guard moved 50 lines down) still runs."""
+    import subprocess
+    import sys
+
+    edit = ("import pathlib, time; time.sleep(0.05); "
+            "pathlib.Path(__file__).write_text(chr(10) * 50 + pathlib.Path(__file__).read_text())")
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT.format(body=f'if __name__ == "__main__":\n    {edit}\n    {POOL}'))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[1, 4, 9]"

@@ -14,6 +14,7 @@ import contextlib
 import os
 import random
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Sequence
 
@@ -22,6 +23,10 @@ from tqdm.auto import tqdm
 
 from stablelearn._conventions import check_choice, check_int, limit_threads, progress_disabled
 from stablelearn.runtime.seeding import seed_everything, seed_from
+
+#: When this module was imported (after the ``__main__`` script started): a script whose file is newer
+#: was edited while it runs, so its guard cannot be read back from disk.
+_IMPORTED_AT = time.time()
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "get_executor", "call_seeded"]
 
@@ -118,8 +123,13 @@ def _check_main_guarded(what: str) -> None:
         frame = frame.f_back
     if frame is None:
         return
-    line = frame.f_lineno
-    if any(lo <= line <= hi for lo, hi in _guard_lines(frame.f_code.co_filename)):
+    line, path = frame.f_lineno, frame.f_code.co_filename
+    try:
+        if os.path.getmtime(path) > _IMPORTED_AT:
+            return  # the script was edited while it runs: its source on disk may not be what runs
+    except OSError:
+        return
+    if any(lo <= line <= hi for lo, hi in _guard_lines(path)):
         return
     raise RuntimeError(
         f"{what} starts worker processes with the 'spawn' method, and each worker re-runs the top level "
