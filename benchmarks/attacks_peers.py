@@ -6,19 +6,30 @@ Same victim (digits-32 CNN-16, float64, trained as in the reproduction), same im
 clean-image checks included) and the distortion is the oracle's best-so-far l2 at each query count. Peers run
 one image at a time (their own loops) and are stopped by ``BudgetExhausted``; ours run all images in lockstep.
 
-The victim is wrapped in a timer, so each row splits the wall time into the victim's forward passes and
-everything else (the library's own overhead, surrogate gradients included), per query.
+The victim is wrapped in a timer, so each row splits the time into the victim's forward passes and
+everything else (the library's own overhead, surrogate gradients included), per query. The split is in CPU
+seconds (``time.process_time`` for the run, ``time.thread_time`` inside the victim; everything runs on one
+thread), which a shared machine's load disturbs far less than wall time; wall time and the load average are
+reported beside it. Our methods run ``--repeat`` times, interleaved, and each keeps its fastest run.
 
-    python benchmarks/attacks_peers.py [--quick] [--images N] [--victim cnn16|linear]
+    python benchmarks/attacks_peers.py [--quick] [--images N] [--victim cnn16|linear] [--repeat R]
+        [--peers "ART HopSkipJump,..."] [--no-peers] [--src DIR]
 
 ``--victim linear`` uses a softmax-regression victim whose forward is nearly free (overhead isolated).
-Prints Markdown tables and writes ``benchmarks/results/attacks_peers_<victim>.json``.
+``--src DIR`` imports ``stablelearn`` from another source tree (e.g. ``git archive <commit> src | tar -x -C DIR``
+then ``--src DIR/src``), to measure an older version of our attacks with the same script.
+Prints Markdown tables and writes ``benchmarks/results/attacks_peers_<victim>[_<tag>].json``.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
 import time
+
+if "--src" in sys.argv:  # before stablelearn is imported
+    sys.path.insert(0, sys.argv[sys.argv.index("--src") + 1])
 
 import numpy as np
 import torch
@@ -35,18 +46,20 @@ class Timed(torch.nn.Module):
 
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
-        self.model, self.seconds, self.rows, self.calls = model, 0.0, 0, 0
+        self.model = model
+        self.reset()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         out = self.model(x)
+        self.cpu += time.thread_time() - c
         self.seconds += time.perf_counter() - t
         self.rows += len(x)
         self.calls += 1
         return out
 
     def reset(self) -> None:
-        self.seconds, self.rows, self.calls = 0.0, 0, 0
+        self.seconds, self.cpu, self.rows, self.calls = 0.0, 0.0, 0, 0
 
 
 def peers(budget: int) -> dict:
@@ -97,7 +110,12 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=None)
     ap.add_argument("--victim", choices=["cnn16", "linear"], default="cnn16")
     ap.add_argument("--no-peers", action="store_true", help="our methods only")
+    ap.add_argument("--peers", default=None, help="comma-separated subset of the peers (default: all)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each of our methods (interleaved; fastest kept)")
+    ap.add_argument("--src", default=None, help="import stablelearn from this source tree")
+    ap.add_argument("--tag", default="", help="suffix of the results file")
     args = ap.parse_args()
+    load = [os.getloadavg()[0]]
     n = args.images or (5 if args.quick else 20)
     budget = 2000 if args.quick else 4000
     budgets = [b for b in (500, 1000, 2000, 4000) if b <= budget]
@@ -112,23 +130,30 @@ def main() -> None:
         idx = np.flatnonzero(pred == data["yt"])[:n]
         x, y = data["xt"][idx], data["yt"][idx]
 
-        runs = []
+        runs = {}
         ours = {"HSJA (ours)": HopSkipJump(), "Sign-OPT (ours, reference)": SignOPT(q=100),
                 "Sign-OPT (ours, cheap)": SignOPT(q=100, line_search="cheap"),
                 "Prior-OPT S1 (ours)": PriorOPT([s1], q=100), "ARS-OPT (ours)": ARSOPT(q=100),
                 "PARS-OPT S1 (ours)": PARSOPT([s1], q=100)}
-        for name, attack in ours.items():
-            oracle = HardLabelOracle(victim, budget=budget)
-            victim.reset()
-            t = time.perf_counter()
-            attack(oracle, x, y, seed=0, progress=False)
-            runs.append((name, oracle, time.perf_counter() - t, victim.seconds, victim.rows, victim.calls, []))
-        for name, run in ({} if args.no_peers else peers(budget)).items():
+        for _ in range(args.repeat):
+            for name, attack in ours.items():
+                oracle = HardLabelOracle(victim, budget=budget)
+                victim.reset()
+                t, c = time.perf_counter(), time.process_time()
+                attack(oracle, x, y, seed=0, progress=False)
+                run = (name, oracle, time.perf_counter() - t, time.process_time() - c, victim.seconds, victim.cpu,
+                       victim.rows, victim.calls, [])
+                if name not in runs or run[3] < runs[name][3]:
+                    runs[name] = run
+        chosen = peers(budget) if not args.no_peers else {}
+        if args.peers:
+            chosen = {k: v for k, v in chosen.items() if k in args.peers.split(",")}
+        for name, run in chosen.items():
             oracle = HardLabelOracle(victim, budget=budget)
             oracle.start(x, y)
             victim.reset()
             errors = []
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             for i in range(n):
                 try:
                     run(oracle.as_module(i, 10), x[i:i + 1], y[i:i + 1])
@@ -136,27 +161,32 @@ def main() -> None:
                     pass
                 except Exception as e:  # noqa: BLE001 - a peer's failure is a result, recorded per image
                     errors.append(f"image {i}: {type(e).__name__}: {e}"[:160])
-            runs.append((name, oracle, time.perf_counter() - t, victim.seconds, victim.rows, victim.calls, errors))
+            runs[name] = (name, oracle, time.perf_counter() - t, time.process_time() - c, victim.seconds, victim.cpu,
+                          victim.rows, victim.calls, errors)
+    load.append(os.getloadavg()[0])
 
     quality, cost = [], []
-    for name, oracle, wall, vsec, rows, calls, errors in runs:
+    for name, oracle, wall, cpu, vsec, vcpu, rows, calls, errors in runs.values():
         D = oracle.distances_at(np.array(budgets))
         used = int(oracle.queries.sum())
         quality.append([name] + [float(np.median(D[:, j])) for j in range(len(budgets))]
                        + [float(np.mean(D[:, -1])), int(np.sum(~np.isfinite(D[:, -1]))), used / n])
-        cost.append([name, wall / max(used, 1) * 1000, vsec / max(used, 1) * 1e6,
-                     (wall - vsec) / max(used, 1) * 1e6, vsec / wall, (wall - vsec) / max(vsec, 1e-12),
-                     rows / max(calls, 1), len(errors)])
+        cost.append([name, wall / max(used, 1) * 1000, cpu / max(used, 1) * 1000, vcpu / max(used, 1) * 1e6,
+                     (cpu - vcpu) / max(used, 1) * 1e6, (cpu - vcpu) / max(vcpu, 1e-12),
+                     (wall - vsec) / max(vsec, 1e-12), rows / max(calls, 1), len(errors)])
     t1 = print_table(f"{args.victim} victim, {n} images, budget {budget}, clip to [0, 1], untargeted: distortion",
                      ["method"] + [f"median l2 @{b}" for b in budgets] + [f"mean l2 @{budget}", "failures",
                                                                           "queries / image"], quality)
-    t2 = print_table(f"{args.victim} victim: cost per query (one thread)",
-                     ["method", "s / image / 1K queries", "victim us / query", "own overhead us / query",
-                      "victim share of wall", "overhead / victim", "rows per victim call", "errors"], cost,
-                     caption="victim time = time inside the victim's forward; own overhead = the rest of the "
-                             "wall time (the attack's arithmetic, surrogate gradients, the peers' wrappers).")
-    write_results(f"attacks_peers_{args.victim}", {"distortion": t1, "cost": t2, "images": n, "budget": budget,
-                                                   "errors": {r[0]: r[6] for r in runs if r[6]}})
+    t2 = print_table(f"{args.victim} victim: cost per query (one thread; load average {load[0]:.1f} -> {load[1]:.1f})",
+                     ["method", "wall s / image / 1K queries", "CPU s / image / 1K queries", "victim CPU us / query",
+                      "own CPU us / query", "own / victim (CPU)", "own / victim (wall)", "rows per victim call",
+                      "errors"], cost,
+                     caption="victim = inside the victim's forward; own = the rest (the attack's arithmetic and "
+                             "random draws, the oracle's bookkeeping, surrogate forwards and gradients, the peers' "
+                             f"wrappers); our methods: fastest CPU of {args.repeat} interleaved run(s).")
+    write_results(f"attacks_peers_{args.victim}" + (f"_{args.tag}" if args.tag else ""),
+                  {"distortion": t1, "cost": t2, "images": n, "budget": budget, "load": load, "repeat": args.repeat,
+                   "errors": {r[0]: r[-1] for r in runs.values() if r[-1]}})
 
 
 if __name__ == "__main__":

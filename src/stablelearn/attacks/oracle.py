@@ -138,8 +138,11 @@ class HardLabelOracle:
             if raw.dtype.kind not in "biuf":
                 raise TypeError(f"model must return integer labels or real scores, got dtype {raw.dtype}")
             if raw.ndim == 2 and raw.shape[0] == len(chunk) and raw.shape[1] >= 2:
-                ok = np.all(np.isfinite(raw), axis=1)
-                lab = np.argmax(np.where(np.isfinite(raw), raw, -np.inf), axis=1)
+                fin = np.isfinite(raw)
+                if fin.all():  # the common case: the same argmax without the masked copy
+                    ok, lab = np.ones(len(raw), dtype=bool), raw.argmax(axis=1)
+                else:
+                    ok, lab = fin.all(axis=1), np.argmax(np.where(fin, raw, -np.inf), axis=1)
             elif raw.ndim == 1 and raw.shape[0] == len(chunk) and (
                     raw.dtype.kind in "biu" or np.all(np.isfinite(raw) & (np.mod(raw, 1) == 0))):
                 ok, lab = np.ones(len(raw), dtype=bool), raw.astype(np.int64)
@@ -148,6 +151,8 @@ class HardLabelOracle:
                                  f"for a batch of N={len(chunk)}, got an array of shape {raw.shape}, dtype {raw.dtype}")
             labels.append(lab)
             finite.append(ok)
+        if len(labels) == 1:
+            return labels[0], finite[0]
         if not labels:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
         return np.concatenate(labels), np.concatenate(finite)
@@ -254,51 +259,69 @@ class HardLabelOracle:
             are not finite is never adversarial and marks the sample ``nonfinite``.
         """
         self._started()
-        samples, chunks = [], []
+        ids, ks, chunks = [], [], []
         d = self.x0.shape[1]
         for i, pts in requests.items():
-            pts = np.asarray(pts, dtype=np.float64).reshape(-1, d)
+            if not (isinstance(pts, np.ndarray) and pts.dtype == np.float64 and pts.ndim == 2 and pts.shape[1] == d):
+                pts = np.asarray(pts, dtype=np.float64).reshape(-1, d)
             k = min(len(pts), int(self.budget - self.queries[i]))
             if k < len(pts):
                 self.exhausted[i] = True
-            samples.append((i, k))
-            chunks.append(self._clipped(pts[:k]))
-        flat = np.concatenate(chunks) if len(chunks) > 1 else chunks[0] if chunks else np.zeros((0, d))
+                pts = pts[:k]
+            ids.append(i)
+            ks.append(k)
+            chunks.append(pts)
+        if not chunks:
+            return {}
+        flat = self._clipped(np.concatenate(chunks) if len(chunks) > 1 else chunks[0])
         labels, finite = self._labels(flat)
-        goal = self.target if self.target is not None else self.y
-        out, s = {}, 0
-        for (i, k), pts in zip(samples, chunks):
-            ok = finite[s:s + k]
-            lab = labels[s:s + k]
-            adv = ((lab == goal[i]) if self.target is not None else (lab != goal[i])) & ok
-            if not ok.all():
-                self.nonfinite[i] = True
-            self._record(i, pts, adv)
-            out[i] = adv
-            s += k
-        return out
+        # every row's decision, the query counts and the distances of the adversarial rows at once; then
+        # the best-so-far records of the samples that hit, in query order
+        ids_a, ks_a = np.asarray(ids), np.asarray(ks)
+        owner = np.repeat(np.arange(len(ids)), ks_a)
+        goal = (self.target if self.target is not None else self.y)[ids_a][owner]
+        adv = ((labels == goal) if self.target is not None else (labels != goal)) & finite
+        q0 = self.queries[ids_a]
+        self.queries[ids_a] = q0 + ks_a
+        ends = np.cumsum(ks_a)
+        starts = ends - ks_a
+        if not finite.all():
+            self.nonfinite[ids_a[np.bincount(owner[~finite], minlength=len(ids)) > 0]] = True
+        rows = np.flatnonzero(adv)
+        if rows.size:
+            dist = _l2(flat[rows] - self.x0[ids_a[owner[rows]]])
+            hit = np.unique(owner[rows])  # the samples with an adversarial row, and where their rows begin
+            first = np.searchsorted(rows, starts[hit])
+            improved = np.minimum.reduceat(dist, first) < self.best_l2[ids_a[hit]]
+            last = np.append(first[1:], len(rows))
+            for n, lo, hi in zip(hit[improved].tolist(), first[improved].tolist(), last[improved].tolist()):
+                self._best(ids[n], q0[n], flat, rows[lo:hi], dist[lo:hi], starts[n])
+        return {i: adv[a:e] for i, a, e in zip(ids, starts.tolist(), ends.tolist())}
 
     def _record(self, i: int, pts: np.ndarray, adv: np.ndarray) -> None:
         """Count ``len(pts)`` queries in order and update the best-so-far record of sample ``i``."""
         q0 = self.queries[i]
         self.queries[i] += len(pts)
-        if not adv.any():
+        rows = np.flatnonzero(adv)
+        if rows.size:
+            self._best(i, q0, pts, rows, _l2(pts[rows] - self.x0[i]), 0)
+
+    def _best(self, i: int, q0: int, pts: np.ndarray, rows: np.ndarray, dist: np.ndarray, start: int) -> None:
+        """Update sample ``i``'s best-so-far point and trace: ``pts[rows]`` are its adversarial points, at
+        distances ``dist``, asked as its queries ``q0 + 1 + rows - start`` (rows in query order)."""
+        best = self.best_l2[i]
+        if len(rows) == 1:  # the common case (one probe of a search)
+            if dist[0] < best:
+                self.trace[i].append((int(q0 + rows[0] - start + 1), float(dist[0])))
+                self.best_l2[i], self.best_x[i] = dist[0], pts[rows[0]]
             return
-        if len(pts) == 1:  # the common case (one probe of a search): no array bookkeeping
-            dist = float(np.sqrt(np.sum((pts[0] - self.x0[i]) ** 2)))
-            if dist < self.best_l2[i]:
-                self.trace[i].append((int(q0 + 1), dist))
-                self.best_l2[i], self.best_x[i] = dist, pts[0]
-            return
-        d = np.full(len(pts), np.inf)
-        d[adv] = np.linalg.norm(pts[adv] - self.x0[i], axis=1)
         # improvements in query order (strict new minima of the running best), so the trace is exact
-        prev = np.minimum.accumulate(np.concatenate([[self.best_l2[i]], d]))[:-1]
-        for j in np.flatnonzero(d < prev):
-            self.trace[i].append((int(q0 + j + 1), float(d[j])))
-        if d.min() < self.best_l2[i]:
-            j = int(np.argmin(d))
-            self.best_l2[i], self.best_x[i] = d[j], pts[j]
+        prev = np.minimum.accumulate(np.concatenate([[best], dist]))[:-1]
+        for j in np.flatnonzero(dist < prev):
+            self.trace[i].append((int(q0 + rows[j] - start + 1), float(dist[j])))
+        j = int(np.argmin(dist))
+        if dist[j] < best:
+            self.best_l2[i], self.best_x[i] = dist[j], pts[rows[j]]
 
     # ------------------------------------------------------------------ measuring peers
     def as_module(self, sample: int, num_classes: int) -> torch.nn.Module:
@@ -352,6 +375,12 @@ class _CountingModule(torch.nn.Module):
             raise ValueError(f"num_classes={self.num_classes} does not cover the victim's labels "
                              f"{sorted(set(labels.tolist()))}")
         return torch.nn.functional.one_hot(torch.as_tensor(labels), self.num_classes).to(x.dtype)
+
+
+def _l2(diff: np.ndarray) -> np.ndarray:
+    """Row norms of ``(k, d)`` differences (the same operations, hence the same bits, as ``np.linalg.norm(diff,
+    axis=1)`` and as ``np.sqrt(np.sum(row ** 2))`` per row)."""
+    return np.sqrt(np.sum(diff * diff, axis=1))
 
 
 def _as_float64(x: Any, name: str) -> np.ndarray:

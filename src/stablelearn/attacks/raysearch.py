@@ -30,7 +30,7 @@ def normalize(v: np.ndarray) -> np.ndarray:
 
 
 def _adv(s: Sample, theta: np.ndarray, lam: float) -> Probe:
-    return bool((yield from s.query(s.x + lam * theta))[0])
+    return bool((yield (s.x + lam * theta)[None])[0])  # one probe: s.query without its generator frame
 
 
 def local_bs(s: Sample, theta: np.ndarray, lam0: float, tol: float, expand: bool = True,
@@ -202,6 +202,18 @@ def _margin(logits: torch.Tensor, y: int, target: int | None) -> torch.Tensor:
     return logits[:, c] - other if target is None else other - logits[:, c]
 
 
+def _crossed(logits: torch.Tensor, y: int, target: int | None) -> bool:
+    """``_margin(logits, y, target)[0] < 0`` without the subtraction: the margin is negative exactly when
+    psi_y < max_{j != y} psi_j (untargeted) or max_{j != t} psi_j < psi_t (targeted), since an IEEE difference
+    of two numbers has the sign of their comparison (and NaN fails both), so the decision is the same bit."""
+    z = logits[0].tolist()
+    c = y if target is None else target
+    zc = z.pop(c)
+    if any(v != v for v in z):  # torch's max propagates NaN, making the margin NaN: not crossed
+        return False
+    return zc < max(z) if target is None else max(z) < zc
+
+
 def _surrogate_boundary(adv: Callable[[float], bool], f: float) -> float:
     """Boundary of a surrogate along the ray near the victim's radius ``f`` (tol 1e-3), or ``f`` if it has
     none (e.g. the surrogate misclassifies x itself). Bracketing steps double from 1% (reconstructed:
@@ -255,7 +267,7 @@ def surrogate_priors(s: Sample, surrogates: Sequence[torch.nn.Module], theta: np
         x = torch.as_tensor(s.x, dtype=dtype, device=device)
         th = torch.as_tensor(theta, dtype=dtype, device=device)
         with torch.no_grad():
-            lam = _surrogate_boundary(lambda lam: bool(_margin(m(inp(x + lam * th)), s.y, s.target)[0] < 0), f)
+            lam = _surrogate_boundary(lambda lam: _crossed(m(inp(x + lam * th)), s.y, s.target), f)
         th.requires_grad_(True)
         h = _margin(m(inp(x + lam * th / th.norm())), s.y, s.target).sum()
         (g,) = torch.autograd.grad(h, th)
