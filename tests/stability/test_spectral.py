@@ -13,7 +13,8 @@ from stablelearn.stability import (
     parameter_jacobian_norm,
     sharpness,
 )
-from stablelearn.stability._functional import ParamSpace
+from stablelearn.stability._functional import HessianOperator, ParamSpace
+from stablelearn.stability.eigen import lanczos
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +135,14 @@ def test_nan_ends_with_status(mse):
     est = sharpness(model, mse, (torch.ones(3, 2, dtype=torch.float64), torch.ones(3, 1, dtype=torch.float64)),
                     method="power")
     assert est.status == "non_finite" and not est.converged
+
+
+def test_lanczos_reuses_a_given_first_product(small, mse):
+    model, x, y, space, _ = small
+    op = HessianOperator(space, mse, [(x, y)])
+    v0 = space.random_unit(3)
+    plain = lanczos(op, v0, k=1, iters=30, tol=1e-8)
+    count = op.count
+    reused = lanczos(op, v0, k=1, iters=30, tol=1e-8, w0=op(v0))
+    assert reused.value == pytest.approx(plain.value, rel=1e-10) and reused.matvecs == plain.matvecs
+    assert op.count - count == plain.matvecs  # the given product replaced the first one

@@ -108,7 +108,8 @@ def block_power_iteration(matvec: MatVec, v0: torch.Tensor, *, iters: int, tol: 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float, which: str = "top") -> SpectralEstimate:
+def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float, which: str = "top",
+            w0: torch.Tensor | None = None) -> SpectralEstimate:
     """Symmetric Lanczos with full reorthogonalisation for the ``k`` algebraically largest (``"top"``) or
     smallest (``"bottom"``) eigenvalues.
 
@@ -121,6 +122,10 @@ def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float,
         on ``||A y - theta y||``, so each Ritz value lies within ``tol`` relative of an eigenvalue). From a
         warm start (a previous Ritz vector at nearby weights) this takes a few products: the tracking of
         ``StabilityMonitor``.
+    w0 : torch.Tensor, optional
+        ``matvec`` of the normalised ``v0`` when the caller has it already (it is used instead of the first
+        product, which is still counted in ``matvecs``).
+
     Notes
     -----
     It keeps all Lanczos vectors (``iters x n`` memory). An invariant subspace (``beta = 0``) ends the solve
@@ -133,7 +138,7 @@ def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float,
     q = v0 / v0.norm()
     for m in range(iters):
         basis[m] = q
-        w = matvec(q).detach()
+        w = w0.detach() if m == 0 and w0 is not None else matvec(q).detach()
         if not torch.isfinite(w).all():
             return _nonfinite(m + 1, m + 1, history)
         alpha = float(q @ w)

@@ -3,8 +3,10 @@
 Cheap metrics (gradient, weight and output norms, update/weight ratio) run every ``cheap_every`` steps; the
 spectral check runs every ``every`` steps, or as often as an overhead budget allows. A check *tracks* the
 sharpness rather than re-measuring it: Lanczos starts from the previous check's Ritz vector on a fixed probe
-subsample and stops as soon as the Ritz residual is below ``tol`` relative (a few Hessian-vector products). The exact cold measurement stays :func:`~stablelearn.stability.sharpness` and
-:func:`~stablelearn.stability.profile` (docs/stability.md, "Monitor").
+subsample and stops as soon as the Ritz residual is below ``tol`` relative (one to a few Hessian-vector
+products; :mod:`~stablelearn.stability.tracking`). The exact cold measurement stays
+:func:`~stablelearn.stability.sharpness` and :func:`~stablelearn.stability.profile` (docs/stability.md,
+"Monitor").
 """
 
 from __future__ import annotations
@@ -37,11 +39,11 @@ from ._functional import (
     random_unit,
     total_loss,
 )
-from .eigen import lanczos
 from .energy import incremental_energy
 from .laws import contraction_factor
 from .optim import OptimizerInfo, optimizer_info, unwrap_optimizer
 from .spectral import input_jacobian_norm, lambda_min, sharpness
+from .tracking import SharpnessTracker
 
 __all__ = ["Alert", "MonitorHistory", "StabilityAlert", "StabilityMonitor", "StabilityWarning"]
 
@@ -209,10 +211,18 @@ class StabilityMonitor:
     iters : int
         Lanczos budget of a check (keeps ``iters`` vectors of the parameter size in memory).
     tol : float
-        Tracking tolerance (default 0.05): every check's Lanczos stops when the Ritz residual is at most ``tol``
-        relative (the estimate lies within ``tol`` relative of an eigenvalue). The first check starts cold; later
-        checks start from the previous check's Ritz vector and stop after a few Hessian-vector products.
-        Measured accuracy against exact eigenvalues: docs/stability.md, "Monitor".
+        Tracking tolerance (default 0.05): every check stops when the Ritz residual is at most ``tol`` relative,
+        so the estimate lies within ``tol`` relative of *an* eigenvalue of the probe Hessian; being a Ritz
+        value it is also at most the top one (the error to the top is one-sided). The first check starts cold;
+        later checks go on from the previous check's vector (see ``tracking``). Measured accuracy against
+        exact eigenvalues: docs/stability.md, "Monitor".
+    tracking, refresh_every, audit_every
+        How a check goes on from the previous one (:class:`~stablelearn.stability.tracking.SharpnessTracker`):
+        ``"power"`` (default) costs one HVP while the stored vector is still within ``tol`` and otherwise
+        continues Lanczos from it; every ``refresh_every`` checks (default 10) and at every check with
+        ``"lanczos"`` the start mixes in the gradient direction. ``audit_every`` (default None) adds a cold
+        solve from a fresh random vector every so many checks: the larger value is reported and the audit's
+        value goes in the ``audit_sharpness`` column.
     seed : None, int or Generator
         Seeds the first start vector, the probe subsample and the tangent direction (independent streams).
     chunk_size : int, optional
@@ -269,6 +279,9 @@ class StabilityMonitor:
         batch_size: int = 64,
         n_batches: int = 4,
         window: int = 10,
+        tracking: str = "power",
+        refresh_every: int | None = 10,
+        audit_every: int | None = None,
     ) -> None:
         self.space = ParamSpace(model)
         self.model, self.loss_fn = self.space.model, check_loss_fn(loss_fn)
@@ -312,7 +325,9 @@ class StabilityMonitor:
         self.history = MonitorHistory()
         self.history.layer_names = list(self.space.names)
         self.fired: list[Alert] = []
-        self._vectors: dict[str, torch.Tensor | None] = {}
+        self.tracker = SharpnessTracker(self.space.size, self.space.dtype, self.space.device, tol=tol, iters=iters,
+                                        tracking=tracking, refresh_every=refresh_every, audit_every=audit_every,
+                                        seed=start_seed)
         self._streaks = {"margin": 0, "energy": 0, "exponent": 0}
         self._last_loss: float | None = None
         self._log_rho: list[float] = []
@@ -365,34 +380,14 @@ class StabilityMonitor:
 
     # --- spectral check ------------------------------------------------------------------------------
     def _solve(self, key: str, fn: Callable, *args: Any, **kw: Any):
-        est = fn(*args, iters=self.iters, tol=self.tol, seed=self._start_seed, vector=self._vectors.get(key),
+        est = fn(*args, iters=self.iters, tol=self.tol, seed=self._start_seed, vector=self.tracker.vectors.get(key),
                  mode=self.mode, **kw)
-        self._vectors[key] = est.vector
+        self.tracker.vectors[key] = est.vector
         return est
 
-    def _track(self, op: Callable, key: str):
-        """Lanczos on ``op`` to the residual test at ``tol``. The first solve starts from a seeded random vector;
-        later ones from the previous Ritz vector plus the current gradient direction (equal weights): the Ritz
-        vector alone can sit on an eigenvalue that has just been overtaken (the residual test then passes on the
-        wrong eigenvalue), while the gradient has large components on the top eigenspace."""
-        prev = self._vectors.get(key)
-        cold = prev is None
-        if cold:
-            v0 = random_unit(self.space.size, self._start_seed, self.space.dtype, self.space.device)
-        else:
-            grads = [p.grad for p in self.space.params()]
-            v0 = prev / prev.norm()
-            if all(g is not None for g in grads):
-                g = torch.cat([g.detach().reshape(-1) for g in grads]).to(v0.dtype)
-                norm = g.norm()
-                if torch.isfinite(norm) and norm > 0:
-                    # the sign that adds to the Ritz vector: with the opposite sign the two cancel on the top
-                    # eigenvector when the gradient points along it (e.g. a run diverging along it)
-                    v0 = v0 + (g / norm) * (1.0 if float(v0 @ g) >= 0 else -1.0)
-        est = lanczos(op, v0, k=1, iters=max(self.iters, 50) if cold else self.iters, tol=self.tol)
-        if est.vector is not None:
-            self._vectors[key] = est.vector
-        return est
+    def _gradient(self) -> torch.Tensor | None:
+        grads = [p.grad for p in self.space.params()]
+        return torch.cat([g.detach().reshape(-1) for g in grads]) if all(g is not None for g in grads) else None
 
     def _check(self, step: int, optimizer: torch.optim.Optimizer | None, row: dict[str, float]) -> None:
         row["check"] = 1
@@ -404,8 +399,10 @@ class StabilityMonitor:
             if "sharpness" in self.metrics:
                 if op.hvp_mode == "retained":
                     op.build()  # the probe loss comes with the gradient graph
-                top = self._track(op, "sharpness")
+                top = self.tracker.track(op, "sharpness", self._gradient())
                 row["sharpness"], row["hvps"] = top.value, top.matvecs
+                if self.tracker.last_audit is not None:
+                    row["audit_sharpness"] = self.tracker.last_audit
                 self._margin(row, info, top.value)
             if "probe_loss" in self.metrics:
                 row["probe_loss"] = op.loss if op.loss is not None else total_loss(self.space, self.loss_fn, self.probe)
@@ -452,9 +449,10 @@ class StabilityMonitor:
             sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
             op = HessianOperator(self.space, self.loss_fn, [(x[sl], y[sl])])
             key = f"batch{i}"
-            if key not in self._vectors and "sharpness" in self._vectors:
-                self._vectors[key] = self._vectors["sharpness"]
-            values.append(self._track(op, key).value)
+            vectors = self.tracker.vectors
+            if key not in vectors and "sharpness" in vectors:
+                vectors[key] = vectors["sharpness"]
+            values.append(self.tracker.track(op, key, self._gradient()).value)
         return float(np.mean(values))
 
     # --- tangent window (energy, S_upd) --------------------------------------------------------------
