@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from stablelearn.depth import (DepthMuP, DepthMuPCorrected, ResidualMLP, lr_sweep, teacher_task, train,
-                               train_batched)
+from stablelearn.depth import (CompleteP, DepthMuP, DepthMuPCorrected, ResidualMLP, digits_task, lr_sweep,
+                               parametrize, teacher_task, train, train_batched)
+from stablelearn.depth.batched import _stackable
 from stablelearn.depth.sweep import HIDDEN_ROLES, train_group
 
 
@@ -42,6 +43,46 @@ def test_all_roles_and_three_layer_blocks_batch_too():
     np.testing.assert_allclose([r.final_loss for r in bat], [r.final_loss for r in one], rtol=1e-3)
 
 
+class _Wrapped(torch.nn.Module):
+    """A network the stacked forward does not know: trained through the vmap path."""
+
+    def __init__(self, seed):
+        super().__init__()
+        self.net = ResidualMLP(6, 16, 2, 1, block_layers=2, base_width=8, seed=seed)
+        parametrize(self, DepthMuP(), base_width=8, seed=seed)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@pytest.mark.parametrize("build, opt", [
+    (lambda s: ResidualMLP(6, 16, 3, 1, form="post", mean_subtract=True, activation="abs", bias=True,
+                           base_width=8, seed=s), "adam"),
+    (lambda s: ResidualMLP(6, 16, 3, 1, activation="tanh", bias=True, scheme=CompleteP(), base_width=4, seed=s),
+     "adam"),                                                    # CompleteP scales Adam's epsilon per role
+    (lambda s: ResidualMLP(6, 16, 3, 1, activation="gelu", block_layers=1, base_width=8, seed=s), "sgd"),
+    (_Wrapped, "adam"),
+])
+def test_both_forward_paths_equal_one_by_one(build, opt):
+    task = teacher_task(256, 6, 8)
+    assert _stackable(build(0)) == (build is not _Wrapped)
+    lrs = [2.0 ** -7, 2.0 ** -5] if opt == "adam" else [2.0 ** -4, 2.0 ** -2]
+    one = [train(build(s), task, lr=lr, steps=8, optimizer=opt, batch_size=32, seed=s) for lr in lrs for s in (0, 1)]
+    models = {s: build(s) for s in (0, 1)}
+    bat = train_batched([models[s] for _ in lrs for s in (0, 1)], task, lrs=[lr for lr in lrs for _ in (0, 1)],
+                        seeds=[0, 1] * len(lrs), steps=8, optimizer=opt, batch_size=32)
+    assert [r.status for r in bat] == ["completed"] * 4
+    np.testing.assert_allclose([r.final_loss for r in bat], [r.final_loss for r in one], rtol=1e-4)
+
+
+def test_cross_entropy_task_batches():
+    task = digits_task(200)
+    build = lambda s: ResidualMLP(64, 16, 2, 10, block_layers=2, base_width=8, seed=s)
+    one = [train(build(0), task, lr=lr, steps=6, batch_size=32, seed=0) for lr in (1e-3, 1e-2)]
+    bat = train_batched([build(0)] * 2, task, lrs=[1e-3, 1e-2], seeds=[0, 0], steps=6, batch_size=32)
+    np.testing.assert_allclose([r.final_loss for r in bat], [r.final_loss for r in one], rtol=1e-4)
+
+
 def test_a_diverging_member_does_not_poison_its_batch():
     task = teacher_task(256, 6, 8)
     model = ResidualMLP(6, 16, 3, 1, block_layers=2, base_width=8, seed=0)
@@ -64,12 +105,12 @@ def test_batched_sweep_equals_one_by_one_sweep_and_resumes(tmp_path):
     assert bat.log2_lrs == sorted(grid) == one.log2_lrs
     np.testing.assert_allclose(bat.losses, one.losses, rtol=1e-3)
     np.testing.assert_array_equal(bat.statuses, one.statuses)
-    assert len(list(tmp_path.glob("*.pkl"))) == 2                      # one cell per (scheme, width, depth)
+    assert len(list(tmp_path.glob("*.pkl"))) == 4                      # one cell per (scheme, width, depth, seed)
     again = lr_sweep("teacher", {"d": DepthMuP()}, [2, 4], grid, batched=True, cache_dir=tmp_path, **kw)
     np.testing.assert_array_equal(again.losses, bat.losses)
     more = lr_sweep("teacher", {"d": DepthMuP()}, [2, 4, 8], grid, batched=True, cache_dir=tmp_path, **kw)
     np.testing.assert_array_equal(more.losses[:, :, :2], bat.losses)   # finished groups kept, one added
-    assert len(list(tmp_path.glob("*.pkl"))) == 3
+    assert len(list(tmp_path.glob("*.pkl"))) == 6
 
 
 def test_numpy_integers_are_accepted_everywhere_an_int_is():

@@ -35,7 +35,7 @@ def test_lr_sweep_runs_through_the_runtime_and_resumes(tmp_path):
               cache_dir=tmp_path)
     first = lr_sweep("teacher", {"dmup": DepthMuP()}, [2, 4], [-8.0, -6.0, -4.0], **kw)
     assert first.losses.shape == (1, 1, 2, 3, 1) and np.isfinite(first.losses).all()
-    assert len(list(tmp_path.glob("*.pkl"))) == 2                     # batched: one cell per depth
+    assert len(list(tmp_path.glob("*.pkl"))) == 2                     # batched: one cell per depth (one seed)
     again = lr_sweep("teacher", {"dmup": DepthMuP()}, [2, 4], [-8.0, -6.0, -4.0], **kw)
     np.testing.assert_array_equal(first.losses, again.losses)
     with pytest.raises(ValueError, match="task"):

@@ -1,9 +1,9 @@
 """LR x depth (x width) transfer sweeps through ``stablelearn.runtime.sweep``.
 
 The protocol of ``docs/depth.md`` ("Reproduction", sweep A). With ``batched=True`` (the default) every
-(scheme, width, depth) is one cell that trains all its learning rates x seeds at once as one stacked
+(scheme, width, depth, seed) is one cell that trains all its learning rates at once as one stacked
 model (:func:`~stablelearn.depth.batched.train_batched`); with ``batched=False`` every (scheme, width,
-depth, log2 LR, seed) is its own cell (:func:`train_cell`). Either way the cells run on the runtime's
+depth, log2 LR, seed) is its own cell (:func:`train_cell`). Cells are handed out costliest first. Either way the cells run on the runtime's
 executor (in-process, a process pool or Ray) and are cached on disk when ``cache_dir`` is given, so an
 interrupted sweep resumes. The optimum per (scheme, width, depth) is the vertex of a parabola through
 the three grid points around the minimum of the seed-mean loss; its drift with depth is the slope of
@@ -411,7 +411,7 @@ def lr_sweep(task: str, schemes: dict[str, Parametrization], depths: Sequence[in
         "hidden" freezes stem and readout (as TP6 does).
     model : str, optional
     batched : bool, default True
-        Train all LRs x seeds of one (scheme, width, depth) as one stacked model (one cell); False runs
+        Train all LRs of one (scheme, width, depth, seed) as one stacked model (one cell); False runs
         one cell per network. Same numbers up to float32 round-off; use False for a user model that
         ``torch.func.vmap`` cannot handle.
     executor : Executor, "local", "ray" or None
@@ -466,12 +466,24 @@ def lr_sweep(task: str, schemes: dict[str, Parametrization], depths: Sequence[in
     groups = [{**base, "scheme": schemes[s].to_dict(), "width": w, "depth": d}
               for s in labels for w in widths for d in depths]
     shape = (len(labels), len(widths), len(depths), len(grid), len(seeds))
-    if batched:
-        outs = sweep(train_group, [{**g, "log2_lrs": grid, "seeds": seeds} for g in groups], executor=executor,
-                     cache_dir=cache_dir, fresh=fresh, desc="lr sweep (batched)", progress=progress)
+    if batched:     # one cell per (scheme, width, depth, seed): all LRs of one initialisation and data order
+        cells = [{**g, "log2_lrs": grid, "seeds": [k]} for g in groups for k in seeds]
+        fn, desc = train_group, "lr sweep (batched)"
     else:
-        outs = sweep(train_cell, [{**g, "log2_lr": e, "seed": k} for g in groups for e in grid for k in seeds],
-                     executor=executor, cache_dir=cache_dir, fresh=fresh, desc="lr sweep", progress=progress)
-    losses = np.array([o["final_loss"] for o in outs], float).reshape(shape)
-    statuses = np.array([o["status"] for o in outs], dtype=object).reshape(shape)
-    return LRSweepResult(labels, widths, depths, grid, seeds, losses, statuses)
+        cells = [{**g, "log2_lr": e, "seed": k} for g in groups for e in grid for k in seeds]
+        fn, desc = train_cell, "lr sweep"
+    # the costliest cells first, so that a pool's workers finish together; results back in grid order
+    order = sorted(range(len(cells)), key=lambda i: -cells[i]["depth"] * cells[i]["block_layers"] * cells[i]["width"] ** 2)
+    done = sweep(fn, [cells[i] for i in order], executor=executor, cache_dir=cache_dir, fresh=fresh, desc=desc,
+                 progress=progress)
+    outs = [None] * len(cells)
+    for i, o in zip(order, done):
+        outs[i] = o
+
+    def gather(key: str, dtype: Any) -> np.ndarray:
+        if not batched:
+            return np.array([o[key] for o in outs], dtype=dtype).reshape(shape)
+        per_seed = np.array([[row[0] for row in o[key]] for o in outs], dtype=dtype)    # [group x seed, lr]
+        return per_seed.reshape(len(groups), len(seeds), len(grid)).transpose(0, 2, 1).reshape(shape)
+
+    return LRSweepResult(labels, widths, depths, grid, seeds, gather("final_loss", float), gather("status", object))
