@@ -17,9 +17,10 @@ except ImportError:  # pragma: no cover
     torch = None
 
 
-from scipy.linalg.blas import dnrm2 as _dnrm2, snrm2 as _snrm2  # noqa: E402
+from scipy.linalg.blas import dgemv as _dgemv, dnrm2 as _dnrm2, sgemv as _sgemv, snrm2 as _snrm2  # noqa: E402
 
 _NRM2 = {np.dtype(np.float64): _dnrm2, np.dtype(np.float32): _snrm2}
+_GEMV = {np.dtype(np.float64): _dgemv, np.dtype(np.float32): _sgemv}
 
 #: A 1-D NumPy array or torch tensor: the one array type of ``stablelearn.anderson``.
 Array = Union[np.ndarray, "torch.Tensor"]
@@ -197,3 +198,16 @@ def matmul_into(a: Any, b: Any, out: Any) -> None:
         torch.matmul(a, b, out=out)
     else:
         np.matmul(a, b, out=out)
+
+
+def minus_combination(y: Any, coeffs: np.ndarray, rows: Any, inplace: bool = False) -> Any:
+    """``y - coeffs @ rows`` (``rows``: a C-contiguous (k, n) block, ``coeffs``: float64 host vector of length
+    k); in one BLAS ``gemv`` pass without a temporary for NumPy float arrays, in place if ``inplace``."""
+    gemv = _GEMV.get(y.dtype) if type(y) is np.ndarray and type(rows) is np.ndarray else None
+    if gemv is not None and rows.dtype == y.dtype and rows.flags.c_contiguous and y.flags.c_contiguous:
+        return gemv(-1.0, rows.T, coeffs, 1.0, y, overwrite_y=inplace)
+    c = from_host(coeffs, rows) @ rows
+    if inplace:
+        y -= c
+        return y
+    return y - c

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -26,7 +27,7 @@ from .dynamics import effective_mass
 #: "dissipative" (the "faithful" preset), "cap", "none".
 GOVERNORS = ("trust", "dissipative", "cap", "none")
 #: What the energy guard compares a candidate with (docs/anderson.md, "The guard").
-GUARD_REFS = ("descent", "base_step", "monotone")
+GUARD_REFS = ("auto", "descent", "base_step", "monotone")
 #: The "descent" guard treats a candidate within this many units of the dtype's epsilon (relative to
 #: E(x)) of its reference as a tie, and accepts it.
 TIE_ULPS = 8.0
@@ -91,10 +92,11 @@ class QRWindow:
         self.R = np.zeros((m, m))
         self.order: list[int] = []  # physical rows of dT/dX, oldest first
         self._tiny = 100.0 * B.eps(like)
+        self._kind = (type(like), like.dtype, getattr(like, "device", None))
 
     def compatible(self, x: Array) -> bool:
         """Whether ``x`` has the backend, dtype and device of the stored vectors."""
-        return B.same_kind(x, self.Q)
+        return (type(x), x.dtype, getattr(x, "device", None)) == self._kind
 
     @property
     def k(self) -> int:
@@ -131,8 +133,10 @@ class QRWindow:
         """Push the column ``(r - r_prev, Tx - Tx_prev[, x - x_prev])``, dropping the oldest when full."""
         if self.k == self.m:
             self._drop_oldest()
-        used = set(self.order)
-        phys = next(i for i in range(self.m) if i not in used)
+        order = self.order
+        phys = len(order) if not order or order[0] == 0 else order[0] - 1  # a free row of dT/dX
+        if phys in order:
+            phys = next(i for i in range(self.m) if i not in order)
         B.sub_into(Tx, Tx_prev, self.dT[phys])
         if self.dX is not None:
             B.sub_into(x, x_prev, self.dX[phys])
@@ -146,7 +150,7 @@ class QRWindow:
             Qk = self.Q[:k]
             for _ in range(2):  # classical Gram-Schmidt, repeated once if cancellation ("twice is enough")
                 h = B.to_host(Qk @ d)
-                d -= B.from_host(h, d) @ Qk
+                B.minus_combination(d, h, Qk, inplace=True)
                 col[:k] += h
                 nd_new = B.norm(d)
                 done = nd_new >= 0.7071 * nd
@@ -191,17 +195,16 @@ class QRWindow:
         U, s, Vt = _small_svd(R)
         s2 = s * s
         lam = reg * float(s2.sum())
-        keep = s > (_EPS64 * k * s[0] if lam == 0 else 0.0)  # lam = 0: lstsq's rcond
-        filt = np.zeros_like(s)
-        filt[keep] = s[keep] / (s2[keep] + lam)
+        # s = 0 directions are dropped (lam = 0: lstsq's rcond); the tiny shift only guards 0/0
+        filt = (s / (s2 + (lam + _TINY64))) * (s > (_EPS64 * k * s[0] if lam == 0 else 0.0))
         gamma = Vt.T @ (filt * (U.T @ c))
-        if not np.isfinite(gamma.sum()):  # only if the history itself holds overflowed values
+        if not math.isfinite(gamma.sum()):  # only if the history itself holds overflowed values
             gamma = np.zeros(k)
         if not 0.0 < nr < np.inf:
             return gamma, 0.0
         cn, resn = c / nr, (c - R @ gamma) / nr  # scaled by ||r||: no overflow for huge residuals
         res2 = max(1.0 - float(cn @ cn), 0.0) + float(resn @ resn)
-        theta = float(np.sqrt(min(res2, 1.0)))
+        theta = math.sqrt(min(res2, 1.0))
         return gamma, theta
 
     def combine(self, gamma: np.ndarray, which: str = "T") -> Array:
@@ -210,6 +213,12 @@ class QRWindow:
         g[self.order] = gamma
         M = self.dT if which == "T" else self.dX
         return B.from_host(g, M) @ M
+
+    def subtract_from(self, y: Array, gamma: np.ndarray, which: str = "T") -> Array:
+        """``y - Delta T gamma`` (or ``Delta X``) as a new array, in one pass (:meth:`combine`)."""
+        g = np.zeros(self.m)
+        g[self.order] = gamma
+        return B.minus_combination(y, g, self.dT if which == "T" else self.dX)
 
 
 @dataclass
@@ -278,24 +287,33 @@ class Accelerator:
         Cap of ``"cap"``, ceiling of ``"dissipative"``, and reset value of ``"trust"``'s bound.
     growth : float, default 10.0
         Factor by which ``"trust"``'s bound grows after an accepted extrapolation.
-    guard_ref : {"descent", "base_step", "monotone"}, default "descent"
-        The guard accepts a candidate ``y`` iff ``E(y) <= ref``: ``"descent"``:
-        ``ref = E(x) - ||r||^2 / (2 h)``, the decrease the base (prox-)gradient step is guaranteed
-        for ``h <= 1/L`` (needs ``h``; one energy evaluation per step, plus one after a rejection);
-        ``"base_step"``: ``ref = E(Tx)`` (two evaluations per step); ``"monotone"``:
-        ``ref = E(x) - sigma ||r||^2 / h``.
+    guard_ref : {"auto", "descent", "base_step", "monotone"}, default "auto"
+        The guard accepts a candidate ``y`` iff ``E(y) <= ref``: ``"base_step"``: ``ref = E(Tx)``, the
+        value of the plain (prox-)gradient step; ``"descent"``: ``ref = E(x) - ||r||^2 / (2 h)``, the
+        decrease that step is guaranteed for ``h <= 1/L`` (needs ``h``); ``"monotone"``:
+        ``ref = E(x) - sigma ||r||^2 / h``; ``"auto"``: ``"base_step"`` when ``smooth`` (or without
+        ``h``), else ``"descent"``. E is evaluated only where the bounds that ``h`` and ``smooth``
+        give cannot decide (docs/anderson.md, "The guard"); the decisions are those of the fully
+        evaluated guard. "descent" and "base_step" treat a candidate within 8 units of the dtype's
+        epsilon (relative to E) of the reference as a tie, and accept it.
     sigma : float, default 0.0
         Margin of ``"monotone"``.
     restart_on_reject : bool, default True
         Clear the memory when the guard rejects a candidate.
     relaxation : float, default 1.0
         Mixing ``beta_mix`` in (0, 2]: ``beta_mix (Tx - Delta T gamma) + (1 - beta_mix)(x - Delta X gamma)``.
+    cooldown : int, optional
+        Plain base steps taken after a rejection before extrapolating again (they need no energy
+        evaluation). Default: 1 where ``guard_ref="auto"`` resolves to ``"descent"`` (no free lower
+        bound on ``E(T x)``: each rejection would otherwise cost one more evaluation), else 0.
     h : float, optional
-        Step size of the base map; required by ``guard_ref="descent"`` and by ``sigma > 0``.
+        Step size of the base map ``T(x) = prox_{h psi}(x - h grad phi(x))`` of the energy
+        ``E = phi + psi``; giving it declares ``h <= 1/L``, so the descent lemma
+        ``E(T x) <= E(x) - ||r||^2 / (2h)`` holds. Required by ``guard_ref="descent"`` and ``sigma > 0``.
     smooth : bool, default False
-        Declare that ``T(x) = x - h grad F(x)`` with F convex and the energy is F. After a rejection the
-        descent guard then first tests the next candidate against the convexity lower bound
-        ``F(T x) >= F(x) - ||r||^2 / h`` and evaluates ``F(T x)`` only when that test fails.
+        Declare moreover that ``psi = 0`` and ``E`` is convex (``T(x) = x - h grad E(x)``): convexity
+        then bounds ``E(T x)`` from below and ``E`` of a rejected point from both sides, and rules out
+        some candidates before their energy is evaluated.
 
     Notes
     -----
@@ -316,9 +334,9 @@ class Accelerator:
     """
 
     def __init__(self, m: int = 5, *, reg: float = 1e-10, governor: str = "trust", a: float = 4.0,
-                 beta_max: float = 1.0, growth: float = 10.0, guard_ref: str = "descent", sigma: float = 0.0,
-                 restart_on_reject: bool = True, relaxation: float = 1.0, h: float | None = None,
-                 smooth: bool = False) -> None:
+                 beta_max: float = 1.0, growth: float = 10.0, guard_ref: str = "auto", sigma: float = 0.0,
+                 restart_on_reject: bool = True, relaxation: float = 1.0, cooldown: int | None = None,
+                 h: float | None = None, smooth: bool = False) -> None:
         self.m = check_int(m, "m", low=0)
         self.reg = check_float(reg, "reg", low=0.0)
         self.governor = check_choice(governor, "governor", GOVERNORS)
@@ -331,6 +349,12 @@ class Accelerator:
         self.relaxation = check_float(relaxation, "relaxation", low=0.0, high=2.0, low_inclusive=False)
         self.h = None if h is None else check_float(h, "h", low=0.0, low_inclusive=False)
         self.smooth = check_bool(smooth, "smooth")
+        # "auto": compare with E(T x) where convexity brackets it for free (smooth, h), else with the
+        # base step's guaranteed decrease (h), else with E(T x) evaluated
+        self._ref = (self.guard_ref if self.guard_ref != "auto" else
+                     "base_step" if self.smooth or self.h is None else "descent")
+        auto_cool = 1 if self.guard_ref == "auto" and self._ref == "descent" else 0
+        self.cooldown = auto_cool if cooldown is None else check_int(cooldown, "cooldown", low=0)
         self.info = StepInfo()
         self._window: QRWindow | None = None
         self._dtype, self._eps, self._nr = None, 0.0, 0.0
@@ -342,9 +366,9 @@ class Accelerator:
             self._window.clear()
         self._prev: tuple[Array, Array, Array] | None = None
         self._beta_prev = 0.0
+        self._cool = 0
         self._bound = np.inf
-        self._last: tuple[Array, float] | None = None  # (returned point, its energy) when known
-        self._lower: tuple[Array, float] | None = None  # (returned point, a lower bound on its energy)
+        self._known: _Bracket | None = None  # what is known of the energy of the point last returned
 
     @property
     def memory(self) -> int:
@@ -360,37 +384,78 @@ class Accelerator:
             return self._bound
         return np.inf
 
-    def _energy(self, y: Array, energy: Callable[[Array], float], info: StepInfo) -> float:
-        if self._last is not None and self._last[0] is y:
-            return self._last[1]
-        info.n_energy += 1
-        val = float(energy(y))
-        return val if np.isfinite(val) else np.inf
+    def _evaluate(self, b: "_Bracket", energy: Callable[[Array], float], info: StepInfo) -> float:
+        """The exact energy of ``b.point`` (evaluated once; non-finite values become inf)."""
+        if b.lo != b.hi:
+            info.n_energy += 1
+            val = float(energy(b.point))
+            b.lo = b.hi = val if np.isfinite(val) else np.inf
+        return b.hi
 
-    def _reference(self, x: Array, Tx: Array, r: Array, energy: Callable[[Array], float],
-                   info: StepInfo) -> float:
-        if self.guard_ref == "base_step":
-            return self._energy(Tx, energy, info)
-        scale = 0.5 if self.guard_ref == "descent" else self.sigma
-        margin = scale * _sq(self._nr) / self.h if scale > 0 else 0.0
-        e_x = self._energy(x, energy, info)
-        return e_x - margin + (self._tie(e_x) if self.guard_ref == "descent" else 0.0)
+    def _threshold(self, e: float, margin: float) -> float:
+        """The acceptance threshold for a reference point of energy ``e``: ``e - margin`` (+ the tie rule for
+        "descent" and "base_step"); increasing in ``e``, so a bracket on ``e`` brackets the threshold."""
+        if not np.isfinite(e):
+            return e
+        return e - margin + (self._tie(e) if self._ref != "monotone" else 0.0)
 
     def _tie(self, e: float) -> float:
-        # "descent": a tie within the rounding error of E (TIE_ULPS units of the dtype's epsilon) is not a
+        # "descent", "base_step": a tie within the rounding error of E (TIE_ULPS units of the dtype's epsilon) is not a
         # failure; without it, candidates at rounding level are rejected at random and each rejection
         # costs one more evaluation (docs/anderson.md, "The guard")
         return TIE_ULPS * self._eps * abs(e)
 
-    def _certified_by_lower_bound(self, x: Array, r: Array, e_cand: float) -> bool:
-        """After a rejection, ``x = T x_prev`` has no known energy, only the lower bound that convexity
-        gives (``smooth=True``); a candidate below ``bound - ||r||^2 / (2h)`` passes the descent test
-        without evaluating E(x)."""
-        if self._lower is None or self._lower[0] is not x:
-            return False
-        lower = self._lower[1]
-        self._lower = None
-        return bool(np.isfinite(e_cand) and e_cand <= lower - 0.5 * _sq(self._nr) / self.h + self._tie(lower))
+    def _bracket_of(self, x: Array, r: Array, nr: float) -> "_Bracket":
+        """What is known of E(x) for the point the last step returned: exact if it evaluated it; after a
+        rejection, bounds from the point it was the base step of (docs/anderson.md, "The guard")."""
+        known = self._known
+        if known is None or known.point is not x:
+            return _Bracket(x)
+        if known.parent is not None and self.smooth:
+            # F convex and L-smooth, x = T x_p = x_p + r_p, grad F(x) = -r / h (h <= 1/L):
+            # F(x_p) - (|r_p|^2 + 2<r, r_p> - |r|^2)/(2h) <= F(x) <= F(x_p) - (|r_p|^2 + |r|^2)/(2h)
+            lo_p, hi_p, r_p, nr_p = known.parent
+            c = B.vdot(r, r_p)
+            h2 = 2.0 * self.h
+            known.lo = max(known.lo, lo_p - (_sq(nr_p) + 2.0 * c - _sq(nr)) / h2)
+            known.hi = min(known.hi, hi_p - (_sq(nr_p) + _sq(nr)) / h2)
+            if known.lo > known.hi:  # rounding: the bounds crossed; the midpoint is within rounding of both
+                known.lo = known.hi = 0.5 * (known.lo + known.hi)
+        known.parent = None
+        return known
+
+    def _base_step_bracket(self, bx: "_Bracket", Tx: Array) -> "_Bracket":
+        """Bounds on E(T x) from those on E(x): the descent lemma (``h`` given: ``E(Tx) <= E(x) - |r|^2/(2h)``)
+        and, for ``smooth``, convexity (``E(Tx) >= E(x) - |r|^2/h``)."""
+        if self.h is None:
+            return _Bracket(Tx)
+        q = _sq(self._nr) / self.h
+        lo = bx.lo - q if self.smooth else -np.inf
+        return _Bracket(Tx, lo, bx.hi - 0.5 * q)
+
+    def _guard(self, bx: "_Bracket", Tx: Array, r: Array, cand: Array, energy: Callable[[Array], float],
+               info: StepInfo) -> tuple[bool, float, "_Bracket | None"]:
+        """The energy guard, evaluating E only where the known bounds cannot decide: the decision is the one
+        the fully evaluated guard would take (docs/anderson.md, "The guard"). Returns the decision, E(cand)
+        (inf if not evaluated) and the bracket of E(T x) if one was built."""
+        if self._ref == "base_step":
+            ref = bT = self._base_step_bracket(bx, Tx)
+            margin = 0.0
+        else:
+            ref, bT = bx, None
+            scale = 0.5 if self._ref == "descent" else self.sigma
+            margin = scale * _sq(self._nr) / self.h if scale > 0 else 0.0
+        hi_ref = self._threshold(ref.hi, margin)
+        if self.smooth and self.h is not None and np.isfinite(bx.lo):
+            # convexity: E(cand) >= E(x) + <grad E(x), cand - x> = E(x) - <r, cand - x> / h
+            if bx.lo - (B.vdot(r, cand) - B.vdot(r, bx.point)) / self.h > hi_ref:
+                return False, np.inf, bT  # certainly rejected: E(cand) is not needed
+        e_cand = self._evaluate(_Bracket(cand), energy, info)
+        if not np.isfinite(e_cand) or e_cand > hi_ref:
+            return False, e_cand, bT
+        if e_cand <= self._threshold(ref.lo, margin):
+            return True, e_cand, bT
+        return e_cand <= self._threshold(self._evaluate(ref, energy, info), margin), e_cand, bT
 
     def step(self, x: Array, Tx: Array, energy: Callable[[Array], float] | None = None) -> Array:
         """One AA/EG-AA step.
@@ -429,7 +494,7 @@ class Accelerator:
     def _step(self, x: Array, Tx: Array, energy: Callable[[Array], float] | None, r: Array | None,
               nr: float | None) -> Array:
         """:meth:`step`, optionally given ``r = Tx - x`` and its norm (``solve`` has both already)."""
-        if energy is not None and self.h is None and (self.guard_ref == "descent" or self.sigma > 0):
+        if energy is not None and self.h is None and (self._ref == "descent" or self.sigma > 0):
             raise ValueError(f"guard_ref={self.guard_ref!r} needs h, the step size of T (Accelerator(h=...)), "
                              "or use guard_ref='base_step'")
         if r is None:
@@ -453,7 +518,12 @@ class Accelerator:
                 self._window.clear()
         self._prev = (x, r, Tx)
         k = self.memory
+        if self._cool > 0:  # plain steps after a rejection (see ``cooldown``)
+            self._cool -= 1
+            k = 0
         out = Tx
+        bx = self._bracket_of(x, r, nr) if energy is not None else None
+        bT = None
         if k > 0:
             reg = self.reg if self._eps < 1e-10 else max(self.reg, self._eps)
             gamma, info.theta = self._window.solve(r, reg, nr)
@@ -464,36 +534,45 @@ class Accelerator:
                 info.beta_bar, info.governed = cap, True
             info.gamma = gamma
             info.mass = effective_mass(gamma)
-            cand = Tx - self._window.combine(gamma, "T")
+            cand = self._window.subtract_from(Tx, gamma, "T")
             if self.relaxation != 1.0:
-                cand = self.relaxation * cand + (1.0 - self.relaxation) * (x - self._window.combine(gamma, "X"))
+                cand = self.relaxation * cand + (1.0 - self.relaxation) * self._window.subtract_from(x, gamma, "X")
             ok = B.all_finite(cand)
             if ok and energy is not None:
-                e_cand = self._energy(cand, energy, info)
-                ok = self._certified_by_lower_bound(x, r, e_cand)
-                if not ok:
-                    ref = self._reference(x, Tx, r, energy, info)
-                    ok = bool(np.isfinite(e_cand) and e_cand <= ref)  # non-finite energies were mapped to inf
+                ok, e_cand, bT = self._guard(bx, Tx, r, cand, energy, info)
                 if ok:
-                    self._last = (cand, e_cand)
-                elif self.guard_ref == "base_step":
-                    self._last = (Tx, ref)
-                elif self.smooth and self.guard_ref == "descent":
-                    # convexity: F(T x) >= F(x) + <grad F(x), T x - x> = F(x) - ||r||^2 / h
-                    self._lower = (Tx, ref - _sq(self._nr) / (2.0 * self.h) - 2.0 * self._tie(ref))
+                    self._known = _Bracket(cand, e_cand, e_cand)
             if ok:
                 out = cand
                 self._bound = self._bound * self.growth
             else:
                 info.accepted = False
                 self._bound = max(self.beta_max, abs(info.beta_bar_raw) / self.growth)
+                self._cool = self.cooldown
                 if self.restart_on_reject:
                     self._window.clear()
                     info.restarted = True
+        if energy is not None and out is Tx:  # what is known of E(T x), for the next step's guard
+            bT = bT if bT is not None else self._base_step_bracket(bx, Tx)
+            if bT.lo != bT.hi and self.smooth and self.h is not None:
+                bT.parent = (bx.lo, bx.hi, r, nr)
+            self._known = bT
         self._beta_prev = info.beta_bar if (info.accepted and k > 0) else 0.0
         self.info = info
         return out
 
     def energy_of(self, y: Array) -> float | None:
         """The energy of ``y`` if the last step evaluated it (saves an objective call), else None."""
-        return self._last[1] if self._last is not None and self._last[0] is y else None
+        known = self._known
+        return known.hi if known is not None and known.point is y and known.lo == known.hi else None
+
+
+class _Bracket:
+    """What is known of the energy of one point: ``lo <= E(point) <= hi`` (``lo == hi`` once evaluated);
+    ``parent`` = (lo, hi, r, |r|) of the point whose base step this point is (bounds refined by convexity
+    once this point's residual is known)."""
+
+    __slots__ = ("point", "lo", "hi", "parent")
+
+    def __init__(self, point: Array, lo: float = -np.inf, hi: float = np.inf) -> None:
+        self.point, self.lo, self.hi, self.parent = point, lo, hi, None

@@ -23,13 +23,15 @@ from .accelerator import GOVERNORS, GUARD_REFS, Accelerator, StepInfo
 from .maps import estimate_L, gd_map, prox_grad_map
 
 METHODS = ("gd", "fista", "fista_restart", "aa", "aa_safe", "aa1_safe", "egaa")
-#: EG-AA presets (docs/anderson.md, "Presets"; all three reconstructed). "trust" is the default.
+#: EG-AA presets (docs/anderson.md, "Presets"; all reconstructed). "bracket" is the default.
 PRESETS: dict[str, dict[str, Any]] = {
-    "trust": {"governor": "trust", "guard_ref": "descent"},  # one-evaluation guard + trust-region governor
+    # guard F(T x) where convexity brackets it for free, else the descent bound; trust-region governor
+    "bracket": {"governor": "trust", "guard_ref": "auto"},
+    "trust": {"governor": "trust", "guard_ref": "descent"},  # descent guard + trust-region governor (first default)
     "faithful": {"governor": "dissipative", "guard_ref": "base_step"},  # guard F(T x) + dissipative governor
     "robust": {"governor": "none", "guard_ref": "base_step"},  # guard F(T x) only
 }
-DEFAULT_PRESET = "trust"
+DEFAULT_PRESET = "bracket"
 ENERGIES = ("potential", "residual")
 DIVERGENCE_FACTOR = 1e8
 #: The statuses a :class:`SolveResult` can carry (words of ``stablelearn._conventions.STATUS_WORDS``).
@@ -37,14 +39,15 @@ STATUSES = check_statuses(("converged", "max_iter", "diverged", "non_finite"), "
 
 #: Default values of the method-specific options, and which methods use each one.
 _DEFAULTS: dict[str, Any] = {"m": 5, "reg": 1e-10, "relaxation": 1.0, "preset": DEFAULT_PRESET, "a": 4.0,
-                             "beta_max": 1.0, "growth": 10.0, "sigma": 0.0, "restart_on_reject": True}
+                             "beta_max": 1.0, "growth": 10.0, "sigma": 0.0, "restart_on_reject": True,
+                             "cooldown": None}
 _USES: dict[str, set[str]] = {
     "gd": set(), "fista": set(), "fista_restart": set(),
     "aa": {"m", "reg", "relaxation"},
     "aa_safe": {"m", "reg", "relaxation"},
     "aa1_safe": {"m"},
     "egaa": {"m", "reg", "relaxation", "preset", "governor", "a", "beta_max", "growth", "energy", "guard_ref",
-             "sigma", "restart_on_reject"},
+             "sigma", "restart_on_reject", "cooldown"},
 }
 _GOVERNOR_OPTIONS = {"a": ("dissipative",), "beta_max": ("dissipative", "cap", "trust"), "growth": ("trust",)}
 
@@ -323,6 +326,7 @@ def solve(
     sigma: float | None = None,
     restart_on_reject: bool | None = None,
     relaxation: float | None = None,
+    cooldown: int | None = None,
     tol: float = 1e-10,
     max_iter: int = 1000,
     callback: Callable[[int, Array, StepInfo], None] | None = None,
@@ -354,13 +358,13 @@ def solve(
         ``"aa"``: type-II AA(m) (Walker & Ni 2011); ``"aa_safe"``: AA with the SCS residual safeguard;
         ``"aa1_safe"``: AA-I-S (Zhang, O'Donoghue & Boyd 2020); ``"egaa"``: Energy-Guarded AA
         (arXiv 2512.21269, reconstructed: docs/anderson.md).
-    preset : {"trust", "faithful", "robust"}, optional
-        EG-AA preset (default ``"trust"``; docs/anderson.md, "Presets"). ``governor`` and ``guard_ref``
+    preset : {"bracket", "trust", "faithful", "robust"}, optional
+        EG-AA preset (default ``"bracket"``; docs/anderson.md, "Presets"). ``governor`` and ``guard_ref``
         override it.
     m, reg, relaxation : optional
         Window (default 5, clipped to ``x0.size``), relative Tikhonov weight (1e-10) and mixing (1.0)
         of the AA-family methods.
-    governor, a, beta_max, growth, guard_ref, sigma, restart_on_reject : optional
+    governor, a, beta_max, growth, guard_ref, sigma, restart_on_reject, cooldown : optional
         EG-AA's inertial governor and energy guard, see :class:`~stablelearn.anderson.Accelerator`.
     energy : {"potential", "residual"}, optional
         EG-AA's guard energy: F (default when ``F`` is given) or ``||T(y) - y||``.
@@ -406,7 +410,7 @@ def solve(
     opts = _resolve_options(method, {"preset": preset, "m": m, "reg": reg, "governor": governor, "a": a,
                                      "beta_max": beta_max, "growth": growth, "energy": energy,
                                      "guard_ref": guard_ref, "sigma": sigma, "restart_on_reject": restart_on_reject,
-                                     "relaxation": relaxation})
+                                     "relaxation": relaxation, "cooldown": cooldown})
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
     if callback is not None and not callable(callback):
@@ -476,7 +480,7 @@ def solve(
                           beta_max=opts["beta_max"], growth=opts["growth"], guard_ref=opts["guard_ref"],
                           sigma=opts["sigma"], restart_on_reject=check_bool(opts["restart_on_reject"],
                                                                             "restart_on_reject"),
-                          relaxation=opts["relaxation"], h=h,
+                          relaxation=opts["relaxation"], cooldown=opts["cooldown"], h=h if T is None and energy == "potential" else None,
                           smooth=T is None and prox is None and energy == "potential")
         stepper = _Accelerated(acc, oracle.F if energy == "potential" else oracle.residual_energy)
     record_F = check_bool(record_F, "record_F")

@@ -1,0 +1,83 @@
+"""Per-iteration cost of EG-AA's guard against plain AA, side by side in one process.
+
+For each problem, AA and EG-AA (default preset) run exactly the same number of iterations (the number
+AA needs to relative gap 1e-6) without any monitoring (``record_F=False``; AA without F), interleaved
+(AA, EG-AA, AA, EG-AA, ...), best of ``--repeat``; CPU time (``time.process_time``) beside wall time,
+so that a loaded machine shows up as a gap between the two. ``--profile`` adds a cProfile listing of
+both loops.
+
+    python benchmarks/anderson_overhead.py [--repeat 15] [--profile]
+
+Prints a Markdown table and writes benchmarks/results/anderson_overhead.json.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse
+import cProfile
+import pstats
+import time
+
+import numpy as np
+
+from _common import print_table, write_results
+from stablelearn.anderson import problems as P
+from stablelearn.anderson import solve
+
+PROBLEMS = [lambda: P.quadratic(300, 1e2), lambda: P.ridge("digits", 1e-3), lambda: P.logistic("breast_cancer", True),
+            lambda: P.lasso(300, 600, 0.95)]
+TARGET = 1e-6
+
+
+def runner(p, method: str, k: int):
+    kw = {"F": p.F} if method == "egaa" else {}
+    return lambda: solve(p.x0, grad=p.grad, prox=p.prox, L=p.L, method=method, max_iter=k, tol=0.0,
+                         record_F=False, **kw)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    rows, out = [], []
+    for build in PROBLEMS:
+        p = build()
+        r = p.solve("aa", max_iter=3000, tol=0.0)
+        hit = np.flatnonzero(p.rel_gap(r.history.F) <= TARGET)
+        k = int(hit[0]) if hit.size else 3000
+        fns = {m: runner(p, m, k) for m in ("aa", "egaa")}
+        best = {m: [np.inf, np.inf] for m in fns}
+        for _ in range(args.repeat):
+            for m, fn in fns.items():
+                w, c = time.perf_counter(), time.process_time()
+                fn()
+                w, c = time.perf_counter() - w, time.process_time() - c
+                best[m] = [min(best[m][0], w), min(best[m][1], c)]
+        eg = fns["egaa"]()
+        rows.append([p.name, k, *(f"{best[m][0] / k * 1e6:.0f} / {best[m][1] / k * 1e6:.0f}" for m in fns),
+                     round(best["egaa"][0] / best["aa"][0], 3), round(best["egaa"][1] / best["aa"][1], 3),
+                     round(eg.n_F / max(eg.n_iter, 1), 3)])
+        out.append({"problem": p.name, "iterations": k, "best_wall_s": {m: best[m][0] for m in fns},
+                    "best_cpu_s": {m: best[m][1] for m in fns}})
+        if args.profile:
+            for m, fn in fns.items():
+                print(f"--- cProfile {p.name} {m}")
+                prof = cProfile.Profile()
+                prof.runcall(lambda: [fn() for _ in range(5)])
+                pstats.Stats(prof).sort_stats("tottime").print_stats(12)
+    load = os.getloadavg()[0]
+    table = print_table(f"Per-iteration cost, EG-AA default vs AA, same iteration count (best of {args.repeat}, "
+                        f"interleaved; us wall / us CPU; load average {load:.1f})",
+                        ["problem", "iterations", "AA", "EG-AA default", "wall ratio", "CPU ratio",
+                         "EG-AA F evals / iter"], rows)
+    write_results("anderson_overhead", {"table": table, "runs": out, "load_average": load})
+
+
+if __name__ == "__main__":
+    main()
