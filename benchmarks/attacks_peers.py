@@ -124,7 +124,7 @@ def main() -> None:
     with limit_threads(1):
         data = digits32()
         victim = Timed(_victim(args.victim, data))
-        s1 = _load("s1_mlp", False, train_model({"arch": "s1_mlp", "rgb": False, "epochs": 30, "seed": 0})["state"])
+        s1 = Timed(_load("s1_mlp", False, train_model({"arch": "s1_mlp", "rgb": False, "epochs": 30, "seed": 0})["state"]))
         with torch.no_grad():
             pred = victim.model(torch.tensor(data["xt"])).argmax(1).numpy()
         idx = np.flatnonzero(pred == data["yt"])[:n]
@@ -139,10 +139,11 @@ def main() -> None:
             for name, attack in ours.items():
                 oracle = HardLabelOracle(victim, budget=budget)
                 victim.reset()
+                s1.reset()
                 t, c = time.perf_counter(), time.process_time()
                 attack(oracle, x, y, seed=0, progress=False)
                 run = (name, oracle, time.perf_counter() - t, time.process_time() - c, victim.seconds, victim.cpu,
-                       victim.rows, victim.calls, [])
+                       s1.cpu, victim.rows, victim.calls, [])
                 if name not in runs or run[3] < runs[name][3]:
                     runs[name] = run
         chosen = peers(budget) if not args.no_peers else {}
@@ -162,24 +163,26 @@ def main() -> None:
                 except Exception as e:  # noqa: BLE001 - a peer's failure is a result, recorded per image
                     errors.append(f"image {i}: {type(e).__name__}: {e}"[:160])
             runs[name] = (name, oracle, time.perf_counter() - t, time.process_time() - c, victim.seconds, victim.cpu,
-                          victim.rows, victim.calls, errors)
+                          0.0, victim.rows, victim.calls, errors)
     load.append(os.getloadavg()[0])
 
     quality, cost = [], []
-    for name, oracle, wall, cpu, vsec, vcpu, rows, calls, errors in runs.values():
+    for name, oracle, wall, cpu, vsec, vcpu, scpu, rows, calls, errors in runs.values():
         D = oracle.distances_at(np.array(budgets))
         used = int(oracle.queries.sum())
         quality.append([name] + [float(np.median(D[:, j])) for j in range(len(budgets))]
                        + [float(np.mean(D[:, -1])), int(np.sum(~np.isfinite(D[:, -1]))), used / n])
         cost.append([name, wall / max(used, 1) * 1000, cpu / max(used, 1) * 1000, vcpu / max(used, 1) * 1e6,
-                     (cpu - vcpu) / max(used, 1) * 1e6, (cpu - vcpu) / max(vcpu, 1e-12),
-                     (wall - vsec) / max(vsec, 1e-12), rows / max(calls, 1), len(errors)])
+                     (cpu - vcpu) / max(used, 1) * 1e6, scpu / max(used, 1) * 1e6, (cpu - vcpu) / max(vcpu, 1e-12),
+                     (cpu - vcpu - scpu) / max(vcpu, 1e-12), (wall - vsec) / max(vsec, 1e-12), rows / max(calls, 1),
+                     len(errors)])
     t1 = print_table(f"{args.victim} victim, {n} images, budget {budget}, clip to [0, 1], untargeted: distortion",
                      ["method"] + [f"median l2 @{b}" for b in budgets] + [f"mean l2 @{budget}", "failures",
                                                                           "queries / image"], quality)
     t2 = print_table(f"{args.victim} victim: cost per query (one thread; load average {load[0]:.1f} -> {load[1]:.1f})",
                      ["method", "wall s / image / 1K queries", "CPU s / image / 1K queries", "victim CPU us / query",
-                      "own CPU us / query", "own / victim (CPU)", "own / victim (wall)", "rows per victim call",
+                      "own CPU us / query", "of which surrogate forwards us / query", "own / victim (CPU)",
+                      "own without surrogate forwards / victim (CPU)", "own / victim (wall)", "rows per victim call",
                       "errors"], cost,
                      caption="victim = inside the victim's forward; own = the rest (the attack's arithmetic and "
                              "random draws, the oracle's bookkeeping, surrogate forwards and gradients, the peers' "

@@ -161,7 +161,7 @@ class SignOPT(LineSearchRayAttack):
         super().__init__(q=q, alpha=alpha, beta=beta, **kw)
 
     def _gradient(self, s: Sample, theta: np.ndarray, f: float, beta: float) -> Probe:
-        U = normalize(s.rng.standard_normal((s.cap(self.q), s.d)))
+        U = normalize(s.rng.standard_normal((s.cap(self.q), s.d)), inplace=True)
         signs = yield from sign_probes(s, theta, f, U, beta)
         return signs @ U / self.q
 

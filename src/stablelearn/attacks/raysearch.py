@@ -21,11 +21,15 @@ __all__ = ["normalize", "local_bs", "bisect", "init_direction", "directional_der
            "orthonormal_basis", "surrogate_priors", "line_search", "LINE_SEARCHES"]
 
 
-def normalize(v: np.ndarray) -> np.ndarray:
-    """v / ||v|| along the last axis; raises FloatingPointError on a zero or non-finite vector."""
+def normalize(v: np.ndarray, inplace: bool = False) -> np.ndarray:
+    """v / ||v|| along the last axis (into ``v`` itself when ``inplace``); raises FloatingPointError on a zero
+    or non-finite vector."""
     n = np.linalg.norm(v, axis=-1, keepdims=True)
     if not np.all(np.isfinite(n)) or np.any(n == 0):
         raise FloatingPointError("zero or non-finite direction")
+    if inplace:
+        v /= n
+        return v
     return v / n
 
 
@@ -148,8 +152,14 @@ def directional_derivative(s: Sample, theta: np.ndarray, f: float, u: np.ndarray
 def sign_probes(s: Sample, theta: np.ndarray, f: float, U: np.ndarray, eps: float) -> Probe:
     """Single-query sign oracle, arXiv 2512.21241 Eq. 7 (Sign-OPT): +1 where ``x + f normalize(theta + eps u_j)`` is benign.
 
-    All ``len(U)`` probes go out as one batch."""
-    adv = yield from s.query(s.x + f * normalize(theta[None] + eps * U))
+    All ``len(U)`` probes go out as one batch (built in one buffer: the same operations as
+    ``x + f * normalize(theta + eps * U)``, each IEEE operation commuted at most)."""
+    pts = eps * U
+    pts += theta
+    pts = normalize(pts, inplace=True)
+    pts *= f
+    pts += s.x
+    adv = yield from s.query(pts)
     return np.where(adv, -1.0, 1.0)
 
 
