@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -133,19 +134,26 @@ def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float,
     """
     n = v0.numel()
     iters = min(iters, n)
+    # the basis and one work vector are allocated once: the loop makes no new vector of size n (on CPU a
+    # fresh large tensor costs page faults, comparable to the arithmetic here)
     basis = torch.empty(iters, n, dtype=v0.dtype, device=v0.device)
+    work = torch.empty(n, dtype=v0.dtype, device=v0.device)
     alphas, betas, history = [], [], []
-    q = v0 / v0.norm()
+    torch.div(v0.detach().reshape(-1), v0.norm(), out=basis[0])
     for m in range(iters):
-        basis[m] = q
+        q = basis[m]
         w = w0.detach() if m == 0 and w0 is not None else matvec(q).detach()
-        if not torch.isfinite(w).all():
+        alpha = float(q @ w)  # NaN or inf whenever w holds a NaN or an inf
+        if not math.isfinite(alpha):
             return _nonfinite(m + 1, m + 1, history)
-        alpha = float(q @ w)
-        w = w - alpha * q - (betas[-1] * basis[m - 1] if m > 0 else 0.0)
-        for _ in range(2):  # full reorthogonalisation, twice is enough
-            w = w - basis[: m + 1].T @ (basis[: m + 1] @ w)
-        beta = float(w.norm())
+        # full reorthogonalisation against the whole basis (it removes alpha q and beta q_prev too), twice
+        # (classical Gram-Schmidt twice is enough), in the work vector: the product itself is left alone
+        work.copy_(w.reshape(-1))
+        for _ in range(2):
+            work.addmv_(basis[: m + 1].T, basis[: m + 1] @ work, alpha=-1.0)
+        beta = float(work.norm())
+        if not math.isfinite(beta):
+            return _nonfinite(m + 1, m + 1, history)
         alphas.append(alpha)
         t = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
         theta, s = np.linalg.eigh(t)
@@ -166,5 +174,5 @@ def lanczos(matvec: MatVec, v0: torch.Tensor, *, k: int, iters: int, tol: float,
                 residual=0.0 if invariant else float(residuals[0]),
             )
         betas.append(beta)
-        q = w / beta
+        torch.div(work, beta, out=basis[m + 1])
     raise AssertionError("unreachable")  # pragma: no cover

@@ -297,6 +297,8 @@ class StabilityMonitor:
         if unknown:
             raise ValueError(f"metrics: unknown names {sorted(unknown)}; choose from {CHEAP_METRICS + CHECK_METRICS}")
         self.metrics = tuple(metrics)
+        self._has_cheap = any(m in self.metrics for m in CHEAP_METRICS)
+        self._has_check = any(m in self.metrics for m in CHECK_METRICS)
         if not callable(alerts):
             check_choice(alerts, "alerts", ("warn", "raise", "off"))
         self.alerts = alerts
@@ -557,7 +559,7 @@ class StabilityMonitor:
         if self._last_call is not None:
             self.train_time += t0 - self._last_call  # the training between two calls, monitor time excluded
         row: dict[str, float] | None = None
-        if any(m in self.metrics for m in CHEAP_METRICS) and self._due("cheap", step):
+        if self._has_cheap and self._due("cheap", step):
             row = {"step": step, "check": 0}
             self._cheap(row)
             self._spend("cheap", time.perf_counter() - t0)
@@ -568,7 +570,7 @@ class StabilityMonitor:
             c0 = time.perf_counter()
             self._window_step(step, optimizer, row)
             self._spend("check", time.perf_counter() - c0, estimate=False)
-        if any(m in self.metrics for m in CHECK_METRICS) and self._due("check", step):
+        if self._has_check and self._due("check", step):
             c0 = time.perf_counter()
             row = row if row is not None else {"step": step, "check": 0}
             self._check(step, optimizer, row)
