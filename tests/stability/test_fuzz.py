@@ -185,7 +185,8 @@ def test_growth_inputs(norms):
 @pytest.mark.timeout(60)
 @SETTINGS
 @given(name=st.sampled_from(["every", "overhead", "patience", "iters", "tol", "probe_size", "cheap_every",
-                             "batch_size", "window", "mode", "alerts", "metrics"]),
+                             "batch_size", "window", "mode", "alerts", "metrics", "tracking", "refresh_every",
+                             "audit_every"]),
        value=st.sampled_from(BAD_SCALARS))
 def test_monitor_arguments(name, value):
     _contract(lambda: StabilityMonitor(_net(), _mse, _data(), **{name: value}), name)

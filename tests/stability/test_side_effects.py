@@ -58,3 +58,9 @@ def test_entry_points_leave_global_state_alone(unchanged_global_state, mse):
             mon.on_step(step, opt)
         mon.close()
         assert any("s_upd" in r for r in mon.history.rows)
+        for tracking in ("power", "lanczos"):
+            mon = StabilityMonitor(net, mse, (x, y), every=1, alerts="off", metrics=("sharpness",),
+                                   tracking=tracking, refresh_every=2, audit_every=2, seed=None)
+            for step in range(4):
+                mon.on_step(step, opt)
+            assert "audit_sharpness" in mon.history.checks().columns

@@ -8,7 +8,7 @@ criterion is sufficient only, and a nonpositive exponent is not boundedness).
   ``parameter_jacobian_norm`` (``SpectralEstimate``), ``spectral_norm_bound``, ``residual_margins``;
 - ``laws``: the analytic step-size laws; ``energy``: the Lyapunov-type energies;
 - ``profile``: a one-shot (exact, cold) profile of a checkpoint; ``StabilityMonitor``: the profile tracked
-  during training;
+  during training (``SharpnessTracker``: its sharpness tracking across checks);
 - ``adapters``: Lightning / Hugging Face callbacks (import-guarded);
 - ``ResidualBlock``: :class:`stablelearn.nn.ResidualBlock`, re-exported (the residual-block protocol every
   stablelearn library shares).
@@ -36,6 +36,7 @@ from .monitor import Alert, MonitorHistory, StabilityAlert, StabilityMonitor, St
 from .optim import OptimizerInfo, optimizer_info
 from .profile import Profile, profile
 from .spectral import hessian_eigenvalues, input_jacobian_norm, lambda_min, parameter_jacobian_norm, sharpness
+from .tracking import SharpnessTracker
 
 #: Statuses a result can carry: ``SpectralEstimate.status`` (converged, max_iter, non_finite) and
 #: ``Trajectory.status`` (completed, diverged).
@@ -43,9 +44,9 @@ STATUSES = check_statuses(("converged", "max_iter", "non_finite", "completed", "
 
 __all__ = [
     "Alert", "EnergyReport", "GramianEnergy", "LipschitzBound", "MonitorHistory", "OptimizerInfo", "Profile",
-    "ResidualBlock", "ResidualMargins", "STATUSES", "SpectralEstimate", "StabilityAlert", "StabilityMonitor",
-    "StabilityWarning", "SupEnergy", "Trajectory", "backward_gramian", "hessian_eigenvalues",
+    "ResidualBlock", "ResidualMargins", "STATUSES", "SharpnessTracker", "SpectralEstimate", "StabilityAlert",
+    "StabilityMonitor", "StabilityWarning", "SupEnergy", "Trajectory", "backward_gramian", "hessian_eigenvalues",
     "incremental_energy", "input_jacobian_norm", "lambda_min", "laws", "loss_energy", "optimizer_info",
-    "parameter_jacobian_norm", "profile", "residual_margins", "sharpness", "spectral_norm_bound",
-    "sup_energy", "tangent_trajectory", "twin_trajectory",
+    "parameter_jacobian_norm", "profile", "residual_margins", "sharpness", "spectral_norm_bound", "sup_energy",
+    "tangent_trajectory", "twin_trajectory",
 ]

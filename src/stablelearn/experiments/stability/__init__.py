@@ -89,5 +89,5 @@ EXPERIMENT = Experiment(
     name="stability",
     description="Learning Stability Profile (2512.21208): validation suite V1-V9, thresholds, energies, EoS",
     run=run, quick=QUICK, full=FULL, expected_time={"quick": "30-60 s", "full": "70-150 s"},
-    version="2",  # 2: V6 through the tracking monitor, one sweep with a dispatcher cell
+    version="3",  # 2: V6 through the tracking monitor, one sweep with a dispatcher cell; 3: tracking="power"
 )
