@@ -7,6 +7,7 @@ import torch
 from stablelearn._conventions import limit_threads
 from stablelearn.rbno import STATUSES, FitResult
 from stablelearn.rbno.network import RBNO
+from stablelearn.rbno.reduced import ReducedFOSLS
 
 
 @pytest.fixture
@@ -109,3 +110,64 @@ def test_cnn_option_outputs_coefficients(heat16, heat_rb):
     net = RBNO(red, architecture="cnn", cnn_width=4)
     c = net.coefficients(heat16.sample(3))
     assert c.shape == (3, red.r) and torch.isfinite(c).all()
+
+
+def test_ensemble_mean_and_its_loss_bound(heat16, heat_rb, one_thread):
+    """The ensemble predicts the members' mean; J_r is a convex quadratic in c, so the mean's excess loss is at
+    most the mean of the members' (Jensen), on any parameters; predict works as for one network."""
+    from stablelearn.rbno import RBNOEnsemble
+
+    red = heat_rb[2]
+    mu_train, mu_test = heat16.sample(80, seed=1), heat16.sample(20, seed=2)
+    members = [RBNO(red, hidden=(8,), seed=s) for s in (0, 1, 2)]
+    for m in members:
+        m.fit(mu_train, steps=10, batch_size=16, lr=3e-3, progress=False)
+    ens = RBNOEnsemble(members)
+    assert torch.allclose(ens.coefficients(mu_test), torch.stack([m.coefficients(mu_test) for m in members]).mean(0))
+    ex = ens.excess_loss(mu_test)
+    assert (ex > -1e-10).all()
+    assert ex.mean() <= np.mean([m.excess_loss(mu_test).mean() for m in members]) * (1 + 1e-9)
+    pred = ens.predict(mu_test[:3])
+    assert np.allclose(pred.coefficients, ens.coefficients(mu_test[:3]).numpy())
+    with pytest.raises(TypeError, match="members"):
+        RBNOEnsemble([])
+    with pytest.raises(TypeError, match="members"):
+        RBNOEnsemble([members[0], "net"])
+    other = ReducedFOSLS(heat16, heat_rb[1])
+    with pytest.raises(ValueError, match="members"):
+        RBNOEnsemble([members[0], RBNO(other, hidden=(8,), seed=0)])
+
+
+def test_whitened_output_map(heat16, heat_rb, one_thread):
+    """output_map="whiten": c = m + S z with S^T mean(A) S = I; the output re-solve still minimises the
+    training residual over the output layer (cannot raise it); the state round-trips with the matrix map."""
+    red = heat_rb[2]
+    mu = heat16.sample(100, seed=1)
+    net = RBNO(red, hidden=(8,), seed=0)
+    net.fit(mu, steps=20, batch_size=32, lr=3e-3, output_map="whiten", progress=False)
+    S, A = net.c_scale, red.system(mu).A.mean(0)
+    assert S.shape == (red.r, red.r) and torch.allclose(S.T @ A @ S, torch.eye(red.r, dtype=A.dtype), atol=1e-8)
+    before = net.excess_loss(mu).mean()
+    net.refit_output(mu, ridge=0.0)
+    assert net.excess_loss(mu).mean() <= before * (1 + 1e-9)
+    twin = RBNO(red, hidden=(8,), seed=3).load_state_dict(net.state_dict())
+    assert torch.equal(twin.coefficients(mu[:4]), net.coefficients(mu[:4]))
+    with pytest.raises(ValueError, match="output_map"):
+        net.fit(mu, steps=1, output_map="pca")
+
+
+def test_kl_input_scale():
+    from stablelearn.rbno import DarcyFlow, pod
+
+    P = DarcyFlow(n=6, modes=3)
+    mu = P.sample(8, seed=0)
+    red = ReducedFOSLS(P, pod(P.solve_many(mu, progress=False) - P.lift, P.product(), 3))
+    net = RBNO(red, hidden=(4,), input_scale="kl", seed=0)
+    c = np.asarray(P.kl_eigenvalues)
+    assert np.allclose(net.input_scale, np.sqrt(c / c[0])) and net.input_scale[0] == 1.0
+    assert torch.allclose(net._inputs(mu), torch.as_tensor(mu * np.sqrt(c / c[0]), dtype=torch.float32))
+    for bad in ("pca", [1.0, 2.0], [1.0, -1.0, 1.0]):
+        with pytest.raises(ValueError, match="input_scale"):
+            RBNO(red, hidden=(4,), input_scale=bad)
+    with pytest.raises(ValueError, match="input_scale"):
+        RBNO(red, architecture="cnn", input_scale="kl")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from stablelearn.rbno import RBNO, DarcyFlow, FNOBaseline, PCANet, PenalisedReducedFOSLS, ReducedFOSLS, pod
+from stablelearn.rbno import RBNO, DarcyFlow, RBNOEnsemble, FNOBaseline, PCANet, PenalisedReducedFOSLS, ReducedFOSLS, pod
 
 
 def test_rbno_build_fit_predict(heat16, heat_rb, unchanged_global_state):
@@ -21,6 +21,9 @@ def test_rbno_build_fit_predict(heat16, heat_rb, unchanged_global_state):
             net.refit_output(mu, ridge=1e-6)
         RBNO(red, hidden=(8,), seed=None).fit(heat16.sample(4, seed=None), steps=2, progress=False)
         RBNO(red, hidden=(8,), seed=np.random.default_rng(0))
+        ens = RBNOEnsemble([RBNO(red, hidden=(8,), seed=s) for s in (0, 1)])
+        ens.predict(heat16.sample(2, seed=3))
+        ens.excess_loss(heat16.sample(2, seed=3))
 
 
 def test_same_seed_same_network_whatever_the_global_state(heat16, heat_rb):

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from stablelearn._conventions import limit_threads
-from stablelearn.rbno import (RBNO, DarcyFlow, Elasticity, FNOBaseline, FOSLSProblem, HeatConduction, PCANet,
+from stablelearn._conventions import limit_threads, spawn_seeds
+from stablelearn.rbno import (RBNO, DarcyFlow, RBNOEnsemble, Elasticity, FNOBaseline, FOSLSProblem, HeatConduction, PCANet,
                               PenalisedReducedFOSLS, ReducedFOSLS, fosls_values, pod, relative_error)
 from stablelearn.runtime import Claim, Context, Experiment, Result, Table, cell_cache, loglog_slope
 
@@ -128,18 +128,33 @@ def _scores(cell: dict, x: np.ndarray, J: np.ndarray) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- cells
 
 
-def _train_rbno(cell: dict, off: dict, reduced: ReducedFOSLS, loss: str, train: dict) -> tuple[RBNO, Any, dict]:
+def _train_rbno(cell: dict, off: dict, reduced: ReducedFOSLS, loss: str,
+                train: dict) -> tuple[RBNO | RBNOEnsemble, Any, dict]:
+    """Train the cell's network; with ``train["members"] = K > 1``, K networks (the first with the cell's seed,
+    the others with seeds spawned from it) whose mean prediction is the model (``docs/rbno.md``, "Darcy study")."""
     P, seed = off["problem"], cell["seed"]
     # nested training sets across N (one stream), one validation set for every N (its own stream)
     mu_train = P.sample(cell["n_train"], np.random.default_rng([seed, 2]))
     mu_val = P.sample(train.get("n_val", 0) or 1, np.random.default_rng([seed, 5]))
-    net = RBNO(reduced, loss=loss, hidden=tuple(train["hidden"]), seed=seed)
-    res = net.fit(mu_train, labelled=off["mu_s"], steps=train["steps"], batch_size=train["batch_size"],
-                  lr=train["lr"], weight_decay=train.get("weight_decay", 0.0),
-                  validation=mu_val if train.get("n_val") else None, eval_every=train.get("eval_every", 100),
-                  refit_output=train.get("refit", False), ridge=train.get("ridges", [0.0]), progress=False)
+    members, fits = [], []
+    for member_seed in [seed] + spawn_seeds(seed, train.get("members", 1) - 1):
+        net = RBNO(reduced, loss=loss, hidden=tuple(train["hidden"]), seed=member_seed)
+        res = net.fit(mu_train, labelled=off["mu_s"], steps=train["steps"], batch_size=train["batch_size"],
+                      lr=train["lr"], weight_decay=train.get("weight_decay", 0.0),
+                      validation=mu_val if train.get("n_val") else None, eval_every=train.get("eval_every", 100),
+                      refit_output=train.get("refit", False), ridge=train.get("ridges", [0.0]),
+                      output_map=train.get("output_map", "std"), progress=False)
+        members.append(net)
+        fits.append(res)
+        if res.status != "completed":
+            break
+    res = next((f for f in fits if f.status != "completed"), fits[0])
+    model = members[0] if len(members) == 1 else RBNOEnsemble(members)
     info = dict(fit_status=res.status, n_iter=res.n_iter, best_iter=res.best_iter, ridge=res.ridge,
-                train_wall_time=res.wall_time)
+                train_wall_time=float(sum(f.wall_time for f in fits)))
+    if len(fits) > 1:
+        info.update(members=len(fits), best_iters=[f.best_iter for f in fits], ridges=[f.ridge for f in fits])
+    net = model
     if res.status == "completed" and isinstance(reduced, ReducedFOSLS) and not isinstance(reduced, PenalisedReducedFOSLS):
         info.update(excess_train=float(np.mean(net.excess_loss(mu_train))),
                     excess_test=float(np.mean(net.excess_loss(off["mu_test"]))))
@@ -148,8 +163,10 @@ def _train_rbno(cell: dict, off: dict, reduced: ReducedFOSLS, loss: str, train: 
 
 def method_cell(cell: dict) -> dict[str, Any]:
     """Train (if needed) one method and score it on the test set: relative L/X errors, FOSLS values."""
+    cpu = time.process_time()
     with limit_threads(1):  # tiny networks: intra-op threads only add contention
-        return _method(cell)
+        out = _method(cell)
+    return dict(out, cpu_time=time.process_time() - cpu)
 
 
 def _method(cell: dict) -> dict[str, Any]:
@@ -235,6 +252,7 @@ def timing_cell(cell: dict) -> dict[str, Any]:
     """Online cost per parameter: network + reduced estimator (batched) vs FE assemble + solve (C4).
 
     The network is untrained (same architecture, so the same cost as the trained one)."""
+    cpu = time.process_time()
     off = offline(cell)
     P, red, mu = off["problem"], off["reduced"], off["mu_test"]
     with limit_threads(1):
@@ -243,7 +261,9 @@ def timing_cell(cell: dict) -> dict[str, Any]:
         for m in mu[:k]:
             P.solve(m)
         t_fe = (time.perf_counter() - t0) / k
-        net = RBNO(red, hidden=tuple(cell["train"]["hidden"]), seed=0)
+        # untrained members of the same size cost what the trained ones do
+        nets = [RBNO(red, hidden=tuple(cell["train"]["hidden"]), seed=k) for k in range(cell["train"].get("members", 1))]
+        net = nets[0] if len(nets) == 1 else RBNOEnsemble(nets)
         best = np.inf
         for _ in range(5):
             t0 = time.perf_counter()
@@ -251,7 +271,8 @@ def timing_cell(cell: dict) -> dict[str, Any]:
                 red.estimate(net.coefficients(mu), mu)
             best = min(best, (time.perf_counter() - t0) / len(mu))
     return dict(fe=t_fe, online=best, speedup=t_fe / best, ndofs=P.ndofs, r=red.r,
-                memory_bytes=red.memory_bytes, t_snap=off["t_snap"], t_pod=off["t_pod"])
+                memory_bytes=red.memory_bytes, t_snap=off["t_snap"], t_pod=off["t_pod"],
+                cpu_time=time.process_time() - cpu)
 
 
 # ----------------------------------------------------------------------------- claims
@@ -295,7 +316,7 @@ def sample_size_claim(name: str, n_train: list[int], errors: list[float], floor:
 def _problem_cells(cfg: dict, prob: dict, seed: int) -> tuple[list[dict], list[dict]]:
     base = dict(problem=prob["problem"], n=prob["n"], modes=prob.get("modes", 16), n_snapshots=cfg["n_snapshots"],
                 r=cfg["r"], n_test=cfg["n_test"], seed=seed, n_train=cfg["n_train"])
-    train = dict(base, train=cfg["train"])
+    train = dict(base, train=dict(cfg["train"], **prob.get("train", {})))  # a problem may override the training
     cells = [dict(base, method=m) for m in ("FE solution", "RB optimum", "POD projection")]
     cells += [dict(train, method=m) for m in RB_LOSSES]
     cells.append(dict(base, method=BASELINE_TRAINING, train=cfg["baseline_train"]))
@@ -364,13 +385,16 @@ def run(ctx: Context) -> Result:
         cells, size_cells = _problem_cells(cfg, prob, seed)
         outs = ctx.map(method_cell, cells, desc=f"rbno methods ({name})")
         res = {c["method"]: o for c, o in zip(cells, outs)}
-        sizes = ctx.map(method_cell, size_cells, desc=f"rbno sample sizes ({name})")
-        by_n = {c["n_train"]: o for c, o in zip(size_cells, sizes)}
+        size_outs = ctx.map(method_cell, size_cells, desc=f"rbno sample sizes ({name})")
+        by_n = {c["n_train"]: o for c, o in zip(size_cells, size_outs)}
         by_n[cfg["n_train"]] = res["RBNO (residual)"]
         n_tr = list(cfg["sample_sizes"])
         sizes = [by_n[n] for n in n_tr]
         timing = ctx.map(timing_cell, [dict(cells[3], timing_params=cfg["timing_params"])], desc="rbno timing")[0]
         ok = {m: o for m, o in res.items() if o["status"] == "completed"}
+        done = outs + size_outs + [timing]
+        cpu = {"seconds": float(sum(o.get("cpu_time", 0.0) for o in done)),
+               "unrecorded": sum("cpu_time" not in o for o in done)}
         rows = []
         for m, o in ok.items():
             rho = o["err_ref"] / o["eta"]
@@ -441,7 +465,9 @@ def run(ctx: Context) -> Result:
             ["online net+estimator per parameter [us]", timing["online"] * 1e6], ["speed-up", timing["speedup"]],
             ["snapshots [s]", timing["t_snap"]], ["POD + reduction [s]", timing["t_pod"]],
             ["reduced tensors [MB]", timing["memory_bytes"] / 2 ** 20],
-            ["training RBNO(residual) [s]", ok["RBNO (residual)"]["wall_time"]]]))
+            ["training RBNO(residual) [s]", ok["RBNO (residual)"]["wall_time"]],
+            ["CPU of the method, sample-size and timing cells [s]", cpu["seconds"]],
+            ["cells without a CPU record (computed before it was kept)", cpu["unrecorded"]]]))
         ratio = se[-1] / floor
         side_rows.append([name, n_tr[-1], se[-1], floor, ratio, auth, float(np.median(rho_h)),
                           float(np.percentile(rho_h, 5)), float(np.percentile(rho_h, 95)), sp["vs same-mesh u_h"],
@@ -467,7 +493,7 @@ def run(ctx: Context) -> Result:
                                   for m, o in ok.items()},
                       "sample_sizes": {str(n): {k: o.get(k) for k in ("rel_X", "rel_X_mean", "excess_train",
                                                                       "excess_test")} for n, o in zip(n_tr, sizes)},
-                      "ratio_to_rb": ratio, "authors_ratio": auth, "timing": timing, "fe_mean_J": fe_J,
+                      "ratio_to_rb": ratio, "authors_ratio": auth, "timing": timing, "fe_mean_J": fe_J, "cpu": cpu,
                       "pod_tail": [float(eig[k:].sum() / len(eig)) for k in range(min(len(eig), 65))]}
     tables.append(Table("Ours beside the authors' released numbers", [
         "problem", "N_train", "rel X (authors' norm)", "RB optimum", "ratio", "authors' ratio", "rho vs u_h median",

@@ -7,7 +7,7 @@ from .diffusion import MAX_LOG_FIELD, DarcyFlow, Diffusion, HeatConduction, mate
 from .elasticity import Elasticity
 from .fosls import FOSLSProblem, LocalData, Solution
 from .metrics import effectivity, fosls_values, relative_error
-from .network import RBNO, FitResult, Prediction
+from .network import RBNO, FitResult, Prediction, RBNOEnsemble
 from .pod import PODBasis, pod
 from .reduced import ReducedFOSLS, ReducedSystem
 
@@ -16,5 +16,5 @@ STATUSES = check_statuses(("completed", "non_finite"), "rbno")
 
 __all__ = ["DarcyFlow", "Diffusion", "Elasticity", "FNOBaseline", "FOSLSProblem", "FitResult", "GridFitResult",
            "HeatConduction", "LocalData", "MAX_LOG_FIELD", "PCANet", "PODBasis", "PenalisedReducedFOSLS",
-           "Prediction", "RBNO", "ReducedFOSLS", "ReducedSystem", "STATUSES", "Solution", "effectivity",
+           "Prediction", "RBNO", "RBNOEnsemble", "ReducedFOSLS", "ReducedSystem", "STATUSES", "Solution", "effectivity",
            "fosls_values", "matern_kl", "pod", "rectangle_mesh", "relative_error"]

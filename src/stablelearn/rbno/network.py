@@ -30,13 +30,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from stablelearn._conventions import (check_choice, check_float, check_int, progress_disabled, spawn_seeds,
+from stablelearn._conventions import (check_array, check_choice, check_float, check_int, progress_disabled, spawn_seeds,
                                       torch_generator, torch_seeded)
 
 from .reduced import ReducedFOSLS, ReducedSystem
 
 LOSSES = ("residual", "coefficient", "both")
 ARCHITECTURES = ("mlp", "cnn")
+OUTPUT_MAPS = ("std", "whiten")
 
 
 def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.GELU) -> nn.Sequential:
@@ -152,7 +153,49 @@ def _check_device(device: Any) -> torch.device:
     return dev
 
 
-class RBNO:
+class _Operator:
+    """What a trained operator offers once it has ``reduced`` and ``coefficients(mu)``."""
+
+    reduced: ReducedFOSLS
+
+    def coefficients(self, mu: Any) -> torch.Tensor:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def excess_loss(self, mu: Any) -> np.ndarray:
+        """``J_r(c(mu); mu) - J_r(c*(mu); mu)`` per parameter: the network's own share of the residual.
+
+        By least-squares orthogonality it equals ``|||V (c - c*)|||^2``, the squared energy-norm distance
+        to the RB-FOSLS optimum, so on the training parameters it measures optimisation and capacity and
+        on unseen parameters it adds generalisation (``docs/rbno.md``, "Training").
+        """
+        mu = self.reduced.problem.check_mu(mu)
+        s = self.reduced.system(mu)
+        return (s.loss(self.coefficients(mu)) - s.loss(s.optimum())).numpy()
+
+    def predict(self, mu: Any, tol: float | None = None) -> Prediction:
+        """Fields and their estimates; with ``tol``, outputs with ``eta > tol`` are FE-solved instead.
+
+        The estimator ``eta = sqrt(J)`` bounds the X error to the exact PDE solution up to the
+        norm-equivalence constants (arXiv 2512.21319, a-posteriori estimate); it includes the FE
+        discretisation error, so ``tol`` below ``sqrt(J(u_h))`` forces every fallback solve to return
+        ``eta > tol`` anyway.
+        """
+        problem = self.reduced.problem
+        mu = problem.check_mu(mu)
+        if tol is not None:
+            tol = check_float(tol, "tol", low=0, low_inclusive=False)
+        c = self.coefficients(mu)
+        eta = self.reduced.estimate(c, mu).numpy()
+        x = self.reduced.decode(c)
+        est = eta.copy()
+        fallback = np.zeros(len(mu), dtype=bool) if tol is None else eta > tol
+        for i in np.flatnonzero(fallback):
+            sol = problem.solve(mu[i])
+            x[i], est[i] = sol.x, sol.estimate
+        return Prediction(x=x, coefficients=c.numpy(), estimate=est, network_estimate=eta, fallback=fallback)
+
+
+class RBNO(_Operator):
     """Reduced basis neural operator (arXiv 2512.21319): parameters -> reduced coefficients.
 
     Parameters
@@ -168,6 +211,11 @@ class RBNO:
         image ``problem.coefficient_image``.
     cnn_width : int
         Channel width of the CNN (the paper's 64; 16 keeps it CPU sized).
+    input_scale : None, "kl" or array (param_dim,)
+        MLP only: the parameter vector is multiplied by these factors before the first layer. ``"kl"``
+        uses ``sqrt(c_k / c_1)`` of the problem's KL eigenvalues (Darcy, elasticity), so that each input is
+        the mode's weight in the log-field relative to the first (an option of ours, ``docs/rbno.md``
+        "Darcy study"). None: the raw parameter (the first version).
     seed : None, int or numpy.random.Generator
         Initialisation and batch-sampling seed. Torch's global RNG is never touched.
     dtype, device
@@ -176,7 +224,7 @@ class RBNO:
     """
 
     def __init__(self, reduced: ReducedFOSLS, *, loss: str = "residual", hidden: Sequence[int] = (128, 128),
-                 architecture: str = "mlp", cnn_width: int = 16, seed: Any = 0,
+                 architecture: str = "mlp", cnn_width: int = 16, input_scale: Any = None, seed: Any = 0,
                  dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu") -> None:
         if not isinstance(reduced, ReducedFOSLS):
             raise TypeError(f"reduced must be a ReducedFOSLS, got {type(reduced).__name__}")
@@ -188,6 +236,7 @@ class RBNO:
         if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
         self.reduced, self.dtype, self.device = reduced, dtype, _check_device(device)
+        self.input_scale = _check_input_scale(input_scale, reduced.problem, self.architecture)
         init_seed, self._batch_seed = spawn_seeds(np.random.default_rng() if seed is None else seed, 2)
         self.seed = seed
         problem = reduced.problem
@@ -203,29 +252,21 @@ class RBNO:
 
     # ------------------------------------------------------------------ forward
     def _inputs(self, mu: np.ndarray) -> torch.Tensor:
-        z = self.reduced.problem.coefficient_image(mu) if self.architecture == "cnn" else mu
+        if self.architecture == "cnn":
+            z = self.reduced.problem.coefficient_image(mu)
+        else:
+            z = mu if self.input_scale is None else mu * self.input_scale
         return torch.as_tensor(z, dtype=self.dtype, device=self.device)
 
     def _forward(self, inputs: torch.Tensor) -> torch.Tensor:
         z = self.net(inputs).to(device="cpu", dtype=torch.float64)
-        return self.c_mean + self.c_scale * z
+        return self.c_mean + (z @ self.c_scale.T if self.c_scale.ndim == 2 else self.c_scale * z)
 
     def coefficients(self, mu: Any) -> torch.Tensor:
         """Network coefficients ``c(mu)``, shape (n, r), float64."""
         mu = self.reduced.problem.check_mu(mu)
         with torch.no_grad():
             return self._forward(self._inputs(mu))
-
-    def excess_loss(self, mu: Any) -> np.ndarray:
-        """``J_r(c(mu); mu) - J_r(c*(mu); mu)`` per parameter: the network's own share of the residual.
-
-        By least-squares orthogonality it equals ``|||V (c - c*)|||^2``, the squared energy-norm distance
-        to the RB-FOSLS optimum, so on the training parameters it measures optimisation and capacity and
-        on unseen parameters it adds generalisation (``docs/rbno.md``, "Training").
-        """
-        mu = self.reduced.problem.check_mu(mu)
-        s = self.reduced.system(mu)
-        return (s.loss(self.coefficients(mu)) - s.loss(s.optimum())).numpy()
 
     # ------------------------------------------------------------------ training
     def _objective(self, sys_b: ReducedSystem | None, c: torch.Tensor | None, c_lab: torch.Tensor | None,
@@ -238,7 +279,7 @@ class RBNO:
 
     def fit(self, mu: Any, *, labelled: Any = None, steps: int = 3000, batch_size: int = 256, lr: float = 1e-3,
             weight_decay: float = 0.0, validation: Any = None, eval_every: int = 100, refit_output: bool = False,
-            ridge: float | Sequence[float] = 0.0, progress: bool | None = None) -> FitResult:
+            ridge: float | Sequence[float] = 0.0, output_map: str = "std", progress: bool | None = None) -> FitResult:
         """Train with Adam(W) and a cosine learning-rate schedule (the paper uses SOAP + StepLR).
 
         Parameters
@@ -259,6 +300,11 @@ class RBNO:
         ridge : float or sequence of float
             Ridge factor(s) of that solve; with ``validation`` and several factors, the one with the
             lowest validation residual is kept.
+        output_map : {"std", "whiten"}
+            The affine output map ``c = m + S z``: ``"std"`` (the first version) ``S = diag(std c*)``;
+            ``"whiten"`` ``S = L^-T`` with ``L L^T`` the mean reduced Hessian ``A(mu)`` over the training
+            parameters, so that the residual's mean Hessian in ``z`` is the identity (a preconditioning
+            of ours, ``docs/rbno.md`` "Darcy study").
         progress : bool or None
             Progress bar (None: on a terminal only).
 
@@ -268,8 +314,8 @@ class RBNO:
 
         Notes
         -----
-        The output is affinely normalised by the mean/std of ``c*`` over the labelled set (or up to
-        256 training parameters), a reparametrisation that leaves the minimisers unchanged.
+        The output is affinely normalised (``output_map``) with ``m`` the mean of ``c*`` over the labelled
+        set (or up to 256 training parameters), a reparametrisation that leaves the minimisers unchanged.
         """
         steps = check_int(steps, "steps", low=1)
         batch_size = check_int(batch_size, "batch_size", low=1)
@@ -277,12 +323,17 @@ class RBNO:
         lr = check_float(lr, "lr", low=0, high=1e6, low_inclusive=False)
         weight_decay = check_float(weight_decay, "weight_decay", low=0)
         ridges = _check_ridges(ridge)
+        output_map = check_choice(output_map, "output_map", OUTPUT_MAPS)
         mu, lab, val = self._parameter_sets(mu, labelled, validation)
         sys_train = self.reduced.system(mu)
         c_lab = sys_train.optimum() if lab is None else self.reduced.optimum(lab)
         ref = c_lab if lab is not None else c_lab[:256]
         self.c_mean = ref.mean(0)
-        self.c_scale = ref.std(0).clamp_min(1e-12) if len(ref) > 1 else torch.ones_like(ref[0])
+        if output_map == "whiten":
+            L = torch.linalg.cholesky(sys_train.A.mean(0))
+            self.c_scale = torch.linalg.solve_triangular(L, torch.eye(len(L), dtype=L.dtype), upper=False).T
+        else:
+            self.c_scale = ref.std(0).clamp_min(1e-12) if len(ref) > 1 else torch.ones_like(ref[0])
         x_train = self._inputs(mu)
         x_lab = self._inputs(lab) if lab is not None else None
         sys_val, x_val = (self.reduced.system(val), self._inputs(val)) if val is not None else (None, None)
@@ -341,7 +392,7 @@ class RBNO:
                      validation: Any = None) -> float:
         """Replace the output layer by the exact minimiser of the training objective, features fixed.
 
-        With ``c = m + s * (W h(mu) + w0)``, every loss is a quadratic in ``Theta = diag(s) [W, w0]``:
+        With ``c = m + S (W h(mu) + w0)``, every loss is a quadratic in ``Theta = S [W, w0]``:
         ``mean_i phi_i^T Theta^T A_i Theta phi_i - 2 (b_i - A_i m)^T Theta phi_i`` (``phi = [h; 1]``)
         for the residual, ``mean ||m + Theta phi - c*||^2`` for the coefficient term. Its minimiser
         solves ``(H + lambda diag(H)-mean I) vec(Theta) = g`` with ``H = mean_i (phi_i phi_i^T) (x) A_i``,
@@ -389,9 +440,11 @@ class RBNO:
         for lam in ridges:
             theta = torch.linalg.solve(H + lam * scale * torch.eye(r * F, dtype=torch.float64),
                                        g.reshape(-1)).reshape(r, F)
+            wb = (torch.linalg.solve(self.c_scale, theta) if self.c_scale.ndim == 2
+                  else theta / self.c_scale[:, None])  # Theta = S [W, w0]
             with torch.no_grad():
-                out.weight.copy_((theta[:, :-1] / self.c_scale[:, None]).to(out.weight))
-                out.bias.copy_((theta[:, -1] / self.c_scale).to(out.bias))
+                out.weight.copy_(wb[:, :-1].to(out.weight))
+                out.bias.copy_(wb[:, -1].to(out.bias))
             if len(ridges) == 1 or sys_val is None:
                 return lam
             v = self._val_residual(sys_val, x_val)
@@ -399,29 +452,6 @@ class RBNO:
                 best = (v, lam, copy.deepcopy(out.state_dict()))
         out.load_state_dict(best[2])
         return best[1]
-
-    # ------------------------------------------------------------------ prediction
-    def predict(self, mu: Any, tol: float | None = None) -> Prediction:
-        """Fields and their estimates; with ``tol``, outputs with ``eta > tol`` are FE-solved instead.
-
-        The estimator ``eta = sqrt(J)`` bounds the X error to the exact PDE solution up to the
-        norm-equivalence constants (arXiv 2512.21319, a-posteriori estimate); it includes the FE
-        discretisation error, so ``tol`` below ``sqrt(J(u_h))`` forces every fallback solve to return
-        ``eta > tol`` anyway.
-        """
-        problem = self.reduced.problem
-        mu = problem.check_mu(mu)
-        if tol is not None:
-            tol = check_float(tol, "tol", low=0, low_inclusive=False)
-        c = self.coefficients(mu)
-        eta = self.reduced.estimate(c, mu).numpy()
-        x = self.reduced.decode(c)
-        est = eta.copy()
-        fallback = np.zeros(len(mu), dtype=bool) if tol is None else eta > tol
-        for i in np.flatnonzero(fallback):
-            sol = problem.solve(mu[i])
-            x[i], est[i] = sol.x, sol.estimate
-        return Prediction(x=x, coefficients=c.numpy(), estimate=est, network_estimate=eta, fallback=fallback)
 
     def state_dict(self) -> dict[str, Any]:
         """Network weights and output normalisation (picklable)."""
@@ -436,8 +466,8 @@ class RBNO:
             raise ValueError(f"state must hold the keys 'net', 'c_mean', 'c_scale'; missing {missing}")
         r = self.reduced.r
         c_mean, c_scale = (torch.as_tensor(state[k], dtype=torch.float64) for k in ("c_mean", "c_scale"))
-        if c_mean.shape != (r,) or c_scale.shape != (r,):
-            raise ValueError(f"state['c_mean'] and state['c_scale'] must have shape ({r},), "
+        if c_mean.shape != (r,) or c_scale.shape not in ((r,), (r, r)):
+            raise ValueError(f"state['c_mean'] must have shape ({r},) and state['c_scale'] ({r},) or ({r}, {r}), "
                              f"got {tuple(c_mean.shape)} and {tuple(c_scale.shape)}")
         try:
             self.net.load_state_dict(state["net"])
@@ -445,6 +475,53 @@ class RBNO:
             raise ValueError(f"state['net'] does not fit this network: {exc}") from None
         self.c_mean, self.c_scale = c_mean, c_scale
         return self
+
+
+class RBNOEnsemble(_Operator):
+    """The mean of the coefficient predictions of several trained :class:`RBNO` on one reduced basis.
+
+    An option of ours (``docs/rbno.md``, "Darcy study"), not the paper's. The reduced loss is a convex
+    quadratic in ``c``, so the mean's ``J_r`` is at most the mean of the members' (Jensen), and averaging
+    independently initialised members removes part of their variance, the generalisation error that limits
+    a single network on Darcy.
+
+    Parameters
+    ----------
+    members : sequence of RBNO
+        Trained networks sharing the same :class:`ReducedFOSLS` (at least one).
+    """
+
+    def __init__(self, members: Sequence[RBNO]) -> None:
+        if isinstance(members, RBNO) or not isinstance(members, Sequence) or len(members) == 0:
+            raise TypeError(f"members must be a non-empty sequence of RBNO, got {members!r}")
+        for m in members:
+            if not isinstance(m, RBNO):
+                raise TypeError(f"members must hold RBNO instances, got {type(m).__name__}")
+            if m.reduced is not members[0].reduced:
+                raise ValueError("members must share one ReducedFOSLS (the same basis and loss)")
+        self.members, self.reduced = list(members), members[0].reduced
+
+    def coefficients(self, mu: Any) -> torch.Tensor:
+        """Mean of the members' coefficients ``c(mu)``, shape (n, r), float64."""
+        mu = self.reduced.problem.check_mu(mu)
+        return torch.stack([m.coefficients(mu) for m in self.members]).mean(0)
+
+
+def _check_input_scale(scale: Any, problem: Any, architecture: str) -> np.ndarray | None:
+    if scale is None:
+        return None
+    if architecture != "mlp":
+        raise ValueError(f"input_scale applies to architecture='mlp' only, got architecture={architecture!r}")
+    if isinstance(scale, str):
+        if scale != "kl" or not hasattr(problem, "kl_eigenvalues"):
+            raise ValueError(f"input_scale must be None, 'kl' (for a problem with KL eigenvalues) or an array, "
+                             f"got {scale!r}")
+        c = np.asarray(problem.kl_eigenvalues, float)
+        return np.sqrt(c / c[0])
+    arr = check_array(scale, "input_scale", ndim=1)
+    if arr.shape != (problem.param_dim,) or not (arr > 0).all():
+        raise ValueError(f"input_scale must hold {problem.param_dim} positive factors, got {arr!r}")
+    return arr
 
 
 def _check_ridges(ridge: Any) -> tuple[float, ...]:

@@ -1,0 +1,121 @@
+"""Darcy study: which training option closes the generalisation gap of the RBNO network?
+
+Builds the full profile's Darcy offline stage (32x32, 16 KL modes, 300 snapshots, r = 32, 4,096
+training and 200 test parameters, seed 0, exactly as ``stablelearn reproduce rbno --profile full``),
+trains the full profile's network (the "previous default") and each option beside it, and prints,
+per option, the mean excess loss ``J_r(c) - J_r(c*)`` on the training parameters, on a SELECTION
+split of 1,024 fresh parameters (drawn from the parameter law, disjoint from the training, checkpoint
+and test parameters; options are compared on it), and on the test parameters, with the
+network-to-RB-optimum ratio of the relative X error on the test set (reported, never used to choose).
+
+    python benchmarks/rbno_darcy_study.py [VARIANT ...]        # all variants when none is named
+    python benchmarks/rbno_darcy_study.py --list
+
+Members of an ensemble are trained one after the other; the CPU seconds of a row are summed over them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import print_table, write_results
+
+from stablelearn._conventions import limit_threads, spawn_seeds
+from stablelearn.experiments.rbno import EXPERIMENT, make_problem, offline
+from stablelearn.rbno import RBNO, RBNOEnsemble, ReducedFOSLS, relative_error
+
+DEFAULT = dict(EXPERIMENT.full["train"])  # the previous default: 3x128, AdamW 3e-3, 6000 steps, ckpt, re-solve
+RIDGES_WIDE = [1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1]
+VARIANTS: dict[str, dict] = {
+    "previous default": {},
+    "wide ridge grid": dict(ridges=RIDGES_WIDE),
+    "weight decay 0.1": dict(weight_decay=0.1),
+    "4x256": dict(hidden=[256, 256, 256, 256]),
+    "2x256": dict(hidden=[256, 256]),
+    "batch 1024": dict(batch_size=1024),
+    "12000 steps": dict(steps=12000),
+    "lr 1e-3": dict(lr=1e-3),
+    "ensemble of 4": dict(members=4),
+    "ensemble of 4, wide ridge grid": dict(members=4, ridges=RIDGES_WIDE),
+    "ensemble of 8": dict(members=8),
+    "whitened output": dict(output_map="whiten"),
+    "4x256, whitened output": dict(hidden=[256] * 4, output_map="whiten"),
+    "4x512": dict(hidden=[512] * 4),
+    "4x256, whitened, KL-scaled inputs": dict(hidden=[256] * 4, output_map="whiten", input_scale="kl"),
+    "4x256, whitened, weight decay 0.1": dict(hidden=[256] * 4, output_map="whiten", weight_decay=0.1),
+    "4x256, whitened, ensemble of 4": dict(hidden=[256] * 4, output_map="whiten", members=4),
+    "6x256": dict(hidden=[256] * 6),
+    "4x256, 12000 steps": dict(hidden=[256] * 4, steps=12000),
+    "4x256, ensemble of 4": dict(hidden=[256] * 4, members=4),
+    "whitened output, ensemble of 4": dict(output_map="whiten", members=4),
+}
+
+
+def _offline(cell: dict, cache: str | None) -> tuple:
+    """The experiment's offline stage (problem, reduced FOSLS, test parameters and FE solutions); with
+    ``cache``, its basis and test solutions are kept in an .npz (the snapshot solves dominate its cost)."""
+    if cache and Path(cache).exists():
+        d = np.load(cache)
+        P = make_problem(cell["problem"], cell["n"], cell["modes"])
+        return P, ReducedFOSLS(P, d["basis"]), d["mu_test"], d["X_test"]
+    off = offline(cell)
+    if cache:
+        np.savez(cache, basis=off["basis"].modes, mu_test=off["mu_test"], X_test=off["X_test"])
+    return off["problem"], off["reduced"], off["mu_test"], off["X_test"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("variants", nargs="*", help="names of VARIANTS (default: all)")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--problem", default="darcy", choices=("heat", "darcy", "elasticity"))
+    ap.add_argument("--cache", default=None, help="an .npz keeping the POD basis and test solutions between runs")
+    args = ap.parse_args()
+    if args.list:
+        print("\n".join(VARIANTS))
+        return
+    names = args.variants or list(VARIANTS)
+    cfg = EXPERIMENT.full
+    cell = dict(problem=args.problem, n=32, modes=16, n_snapshots=cfg["n_snapshots"], r=cfg["r"],
+                n_test=cfg["n_test"], seed=0)
+    with limit_threads(1):
+        P, red, mu_test, X_test = _offline(cell, args.cache)
+        mu_train = P.sample(cfg["n_train"], np.random.default_rng([0, 2]))   # as the experiment
+        mu_ckpt = P.sample(DEFAULT["n_val"], np.random.default_rng([0, 5]))  # as the experiment
+        mu_sel = P.sample(1024, np.random.default_rng([0, 11]))              # the selection split
+        c_opt = red.optimum(mu_test)
+        rb = relative_error(P, red.decode(c_opt), X_test, mu=mu_test)
+        rows = []
+        for name in names:
+            t = dict(DEFAULT, **VARIANTS[name])
+            cpu = time.process_time()
+            members = []
+            for member_seed in [0] + spawn_seeds(0, t.get("members", 1) - 1):  # member 0: the single network
+                net = RBNO(red, hidden=tuple(t["hidden"]), input_scale=t.get("input_scale"), seed=member_seed)
+                net.fit(mu_train, steps=t["steps"], batch_size=t["batch_size"], lr=t["lr"],
+                        weight_decay=t.get("weight_decay", 0.0), validation=mu_ckpt, eval_every=t["eval_every"],
+                        refit_output=True, ridge=t["ridges"], output_map=t.get("output_map", "std"), progress=False)
+                members.append(net)
+            model = members[0] if len(members) == 1 else RBNOEnsemble(members)
+            cpu = time.process_time() - cpu
+            ex = [float(model.excess_loss(m).mean()) for m in (mu_train, mu_sel, mu_test)]
+            d_train, d_sel = (float(((model.coefficients(m) - red.optimum(m)) ** 2).sum(-1).mean())
+                              for m in (mu_train, mu_sel))
+            rel = relative_error(P, red.decode(model.coefficients(mu_test)), X_test, mu=mu_test)
+            rows.append([name, *ex, d_train, d_sel, rel / rb, cpu])
+            print(f"{name}: excess train {ex[0]:.4g}, selection {ex[1]:.4g}, test {ex[2]:.4g}; "
+                  f"X dist^2 to c* train {d_train:.4g}, selection {d_sel:.4g}; test ratio {rel / rb:.3f}; {cpu:.0f} s CPU", flush=True)
+    table = print_table(
+        f"{args.problem} 32x32, N_train = 4096: excess loss J_r(c) - J_r(c*) per option (RB optimum rel X {rb:.4g})",
+        ["option", "excess train", "excess selection", "excess test", "X dist^2 to c* (train)", "X dist^2 to c* (selection)",
+         "test ratio to RB optimum", "CPU s"], rows,
+        caption="options chosen on the selection split (1,024 fresh parameters); test columns are reported only")
+    write_results(f"rbno_{args.problem}_study" + ("" if args.variants == [] else "_" + "_".join(
+        n.replace(" ", "-").replace(",", "") for n in names))[:80], {"cell": cell, "default": DEFAULT, "table": table})
+
+
+if __name__ == "__main__":
+    main()
