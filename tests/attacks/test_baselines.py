@@ -173,7 +173,7 @@ def test_history_records_the_regime(linear10):
 def test_claims_are_three_valued_from_paired_intervals():
     """A claim holds when every paired interval lies on the paper's side, fails when one lies on the
     other side, and is inconclusive when an interval covers 0 (or a part was not run)."""
-    from stablelearn.experiments.attacks import Runs, _combine, _comparison
+    from stablelearn.experiments._attacks_claims import Runs, _combine, _comparison
 
     rng = np.random.default_rng(0)
     base = rng.uniform(2, 4, (3, 60))  # 3 seeds x 60 images
