@@ -8,7 +8,7 @@ Part 2: wall time to relative gap 1e-6 on the reproduction suite for EG-AA's def
         Each method is run once to find its iteration count k to the target, then timed on a clean
         run of exactly k iterations without any monitoring (best of `--repeat` runs).
 
-    python benchmarks/anderson_peers.py [--quick]
+    python benchmarks/anderson_peers.py [--quick] [--repeat 5] [--part both|iteration|suite]
 
 Prints Markdown tables and writes benchmarks/results/anderson_peers.json.
 """
@@ -84,38 +84,42 @@ def run_ours(T, x0, n_iter):
     return x
 
 
-def best_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 # ----------------------------------------------------------------------------------- part 1
 def per_iteration(ns, n_iter, repeat):
+    """Methods interleaved (one run of each per round, ``repeat`` rounds), best wall and best CPU time."""
     rows, out = [], []
     for n in ns:
         p = P.quadratic(n, 1e4, seed=0, rotate=False)
         T = lambda x: x - p.grad(x)
         x0 = np.zeros(n)
-        res = {}
-        for name, fn in [("map only", lambda k: [T(x0) for _ in range(k)]),
-                         ("aa C type-II", lambda k: run_aa_c(T, x0, k)),
-                         ("ours AA (Accelerator)", lambda k: run_ours(T, x0, k)),
-                         ("ours solve(aa)", lambda k: solve(x0, T=T, method="aa", max_iter=k, tol=0.0)),
-                         ("ours solve(egaa)", lambda k: solve(x0, grad=p.grad, F=p.F, L=1.0, max_iter=k, tol=0.0,
-                                                              record_F=False)),
-                         ("scipy anderson", lambda k: run_scipy(p.grad, 1.0, x0, k))]:
+        fns = {"map only": lambda k: [T(x0) for _ in range(k)],
+               "aa C type-II": lambda k: run_aa_c(T, x0, k),
+               "ours AA (Accelerator)": lambda k: run_ours(T, x0, k),
+               "ours solve(aa)": lambda k: solve(x0, T=T, method="aa", max_iter=k, tol=0.0),
+               "ours solve(egaa)": lambda k: solve(x0, grad=p.grad, F=p.F, L=1.0, max_iter=k, tol=0.0,
+                                                   record_F=False),
+               "scipy anderson": lambda k: run_scipy(p.grad, 1.0, x0, k)}
+        for fn in fns.values():
             fn(3)
-            res[name] = best_time(lambda: fn(n_iter), repeat) / n_iter * 1e3
+        wall = {name: np.inf for name in fns}
+        cpu = dict(wall)
+        rounds = repeat if n < 10**6 else max(2, repeat // 3)
+        for _ in range(rounds):
+            for name, fn in fns.items():
+                w, c = time.perf_counter(), time.process_time()
+                fn(n_iter)
+                wall[name] = min(wall[name], time.perf_counter() - w)
+                cpu[name] = min(cpu[name], time.process_time() - c)
+        res = {name: wall[name] / n_iter * 1e3 for name in fns}
+        res_cpu = {name: cpu[name] / n_iter * 1e3 for name in fns}
         rows.append([f"{n:.0e}", *[round(v, 3) for v in res.values()],
-                     round(res["ours AA (Accelerator)"] / res["aa C type-II"], 2)])
-        out.append({"n": n, **res})
-    table = print_table(f"Per-iteration wall time, ms (diagonal quadratic kappa=1e4, m={M}, map included, "
-                        f"best of {repeat} runs of {n_iter} iterations)",
-                        ["n", *list(out[0])[1:], "ours AA / aa C"], rows)
+                     round(res["ours AA (Accelerator)"] / res["aa C type-II"], 2),
+                     round(res_cpu["ours AA (Accelerator)"] / res_cpu["aa C type-II"], 2), rounds])
+        out.append({"n": n, "wall_ms": res, "cpu_ms": res_cpu, "rounds": rounds})
+    table = print_table(f"Per-iteration wall time, ms (diagonal quadratic kappa=1e4, m={M}, map included, methods "
+                        f"interleaved, best of the rounds, {n_iter} iterations each; load average "
+                        f"{os.getloadavg()[0]:.1f})",
+                        ["n", *fns, "ours AA / aa C (wall)", "ours AA / aa C (CPU)", "rounds"], rows)
     return table, out
 
 
@@ -130,31 +134,33 @@ C_AA = {"aa C type-I": {"type1": True}, f"aa C type-I wmax={WMAX_LARGE:g}": {"ty
 
 
 def wall_to_target(p, cap, repeat):
-    """{method: (iterations to TARGET or None, seconds of a clean run of that many iterations or None)}."""
+    """{method: (iterations to TARGET or None, best wall seconds, best CPU seconds)} of clean runs of exactly
+    that many iterations, all methods interleaved (one run of each per round, ``repeat`` rounds)."""
     F0 = p.F(p.x0)
     reached = lambda x: (p.F(x) - p.F_star) / (F0 - p.F_star) <= TARGET
     T = lambda x: (p.prox(x - p.grad(x) / p.L, 1.0 / p.L) if p.prox is not None else x - p.grad(x) / p.L)
-    res = {}
+    ks, clean = {}, {}
     for label, kw in OURS.items():
-        needs_F = kw["method"] != "aa"
         r = p.solve(max_iter=cap, tol=0.0, **kw)
         hit = np.flatnonzero(p.rel_gap(r.history.F) <= TARGET)
-        if not hit.size:
-            res[label] = (None, None)
-            continue
-        k = int(hit[0])
-        clean = lambda: solve(p.x0, grad=p.grad, prox=p.prox, F=p.F if needs_F else None, L=p.L, max_iter=k,
-                              tol=0.0, record_F=False, **kw)
-        res[label] = (k, best_time(clean, repeat))
+        ks[label] = int(hit[0]) if hit.size else None
+        clean[label] = (lambda k, kw=kw: solve(p.x0, grad=p.grad, prox=p.prox, F=p.F if kw["method"] != "aa" else None,
+                                               L=p.L, max_iter=k, tol=0.0, record_F=False, **kw))
     for label, kw in C_AA.items():
-        k = run_aa_c(T, p.x0.copy(), cap, reached, **kw)
-        res[label] = (k, best_time(lambda: run_aa_c(T, p.x0.copy(), k, **kw), repeat) if k else None)
-    if p.prox is None:
-        k = run_scipy(p.grad, p.L, p.x0.copy(), cap, reached)
-        res["scipy anderson"] = (k, best_time(lambda: run_scipy(p.grad, p.L, p.x0.copy(), k), repeat) if k else None)
-    else:
-        res["scipy anderson"] = (None, None)
-    return res
+        ks[label] = run_aa_c(T, p.x0.copy(), cap, reached, **kw)
+        clean[label] = lambda k, kw=kw: run_aa_c(T, p.x0.copy(), k, **kw)
+    ks["scipy anderson"] = run_scipy(p.grad, p.L, p.x0.copy(), cap, reached) if p.prox is None else None
+    clean["scipy anderson"] = lambda k: run_scipy(p.grad, p.L, p.x0.copy(), k)
+    wall = {label: np.inf for label in ks}
+    cpu = dict(wall)
+    for _ in range(repeat):
+        for label, k in ks.items():
+            if k:
+                w, c = time.perf_counter(), time.process_time()
+                clean[label](k)
+                wall[label] = min(wall[label], time.perf_counter() - w)
+                cpu[label] = min(cpu[label], time.process_time() - c)
+    return {label: (k, wall[label] if k else None, cpu[label] if k else None) for label, k in ks.items()}
 
 
 def suite(builders, cap, repeat):
@@ -162,18 +168,19 @@ def suite(builders, cap, repeat):
     for build in builders:
         p = build()
         res = wall_to_target(p, cap, repeat)
-        times = {k: t for k, (_, t) in res.items() if t is not None}
+        times = {k: t for k, (_, _, t) in res.items() if t is not None}
         fastest = min(times, key=times.get) if times else "none reaches the target"
-        eg, plain = res["EG-AA default"][1], res["AA"][1]
-        ratio = round(eg / plain, 2) if eg is not None and plain is not None else None
-        rows.append([p.name, *[f"{k} / {t * 1e3:.1f} ms" if t is not None else
+        (_, eg_w, eg_c), (_, aa_w, aa_c) = res["EG-AA default"], res["AA"]
+        ratios = [round(eg_w / aa_w, 2), round(eg_c / aa_c, 2)] if eg_w is not None and aa_w is not None else [None] * 2
+        rows.append([p.name, *[f"{k} / {c * 1e3:.1f} ms" if c is not None else
                                ("n/a (nonsmooth)" if label == "scipy anderson" and p.prox is not None else "–")
-                               for label, (k, t) in res.items()], ratio, fastest])
-        out.append({"problem": p.name, **{k: list(v) for k, v in res.items()}, "egaa_over_aa": ratio,
-                    "fastest": fastest})
-    table = print_table(f"Iterations / wall time to rel. gap {TARGET:g} (budget {cap}; best of {repeat} clean runs of "
-                        "exactly that many iterations; '–' = not reached)",
-                        ["problem", *res, "EG-AA default / AA wall", "fastest"], rows)
+                               for label, (k, _, c) in res.items()], *ratios, fastest])
+        out.append({"problem": p.name, **{k: list(v) for k, v in res.items()}, "egaa_over_aa_wall": ratios[0],
+                    "egaa_over_aa_cpu": ratios[1], "fastest": fastest})
+    table = print_table(f"Iterations / CPU time to rel. gap {TARGET:g} (budget {cap}; clean runs of exactly that many "
+                        f"iterations, methods interleaved, best of {repeat} rounds; '–' = not reached; load average "
+                        f"{os.getloadavg()[0]:.1f})",
+                        ["problem", *res, "EG-AA default / AA wall", "EG-AA default / AA CPU", "fastest (CPU)"], rows)
     return table, out
 
 
@@ -181,14 +188,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="n up to 1e5 and a 4-problem suite")
     ap.add_argument("--repeat", type=int, default=5, help="timed repetitions (the best is reported)")
+    ap.add_argument("--part", choices=("both", "iteration", "suite"), default="both",
+                    help="run only part 1 (per-iteration) or part 2 (suite); results go to anderson_peers_<part>")
     args = ap.parse_args()
     ns = [10**4, 10**5] if args.quick else [10**4, 10**5, 10**6]
+    payload = {"quick": args.quick, "m": M, "load_average_at_start": os.getloadavg()[0]}
     with limit_threads(1):
-        t_iter, per_iter = per_iteration(ns, n_iter=20 if args.quick else 30, repeat=args.repeat)
-        builders = [SUITE[i] for i in (1, 3, 4, 5)] if args.quick else SUITE
-        t_suite, wall = suite(builders, cap=3000, repeat=args.repeat)
-    write_results("anderson_peers", {"quick": args.quick, "m": M, "per_iteration_table": t_iter,
-                                     "per_iteration_ms": per_iter, "suite_table": t_suite, "suite": wall})
+        if args.part in ("both", "iteration"):
+            payload["per_iteration_table"], payload["per_iteration_ms"] = per_iteration(
+                ns, n_iter=20 if args.quick else 30, repeat=3 * args.repeat)
+        if args.part in ("both", "suite"):
+            builders = [SUITE[i] for i in (1, 3, 4, 5)] if args.quick else SUITE
+            payload["suite_table"], payload["suite"] = suite(builders, cap=3000, repeat=args.repeat)
+    payload["load_average_at_end"] = os.getloadavg()[0]
+    write_results("anderson_peers" if args.part == "both" else f"anderson_peers_{args.part}", payload)
 
 
 if __name__ == "__main__":
