@@ -389,13 +389,13 @@ class Accelerator:
         if b.lo != b.hi:
             info.n_energy += 1
             val = float(energy(b.point))
-            b.lo = b.hi = val if np.isfinite(val) else np.inf
+            b.lo = b.hi = val if math.isfinite(val) else np.inf
         return b.hi
 
     def _threshold(self, e: float, margin: float) -> float:
         """The acceptance threshold for a reference point of energy ``e``: ``e - margin`` (+ the tie rule for
         "descent" and "base_step"); increasing in ``e``, so a bracket on ``e`` brackets the threshold."""
-        if not np.isfinite(e):
+        if not math.isfinite(e):
             return e
         return e - margin + (self._tie(e) if self._ref != "monotone" else 0.0)
 
@@ -446,12 +446,12 @@ class Accelerator:
             scale = 0.5 if self._ref == "descent" else self.sigma
             margin = scale * _sq(self._nr) / self.h if scale > 0 else 0.0
         hi_ref = self._threshold(ref.hi, margin)
-        if self.smooth and self.h is not None and np.isfinite(bx.lo):
+        if self.smooth and self.h is not None and math.isfinite(bx.lo):
             # convexity: E(cand) >= E(x) + <grad E(x), cand - x> = E(x) - <r, cand - x> / h
             if bx.lo - (B.vdot(r, cand) - B.vdot(r, bx.point)) / self.h > hi_ref:
                 return False, np.inf, bT  # certainly rejected: E(cand) is not needed
         e_cand = self._evaluate(_Bracket(cand), energy, info)
-        if not np.isfinite(e_cand) or e_cand > hi_ref:
+        if not math.isfinite(e_cand) or e_cand > hi_ref:
             return False, e_cand, bT
         if e_cand <= self._threshold(ref.lo, margin):
             return True, e_cand, bT
@@ -500,7 +500,7 @@ class Accelerator:
         if r is None:
             r = Tx - x
             nr = B.norm(r)
-        if not np.isfinite(nr):  # one check covers NaN/inf in x or Tx and an overflowing difference
+        if not math.isfinite(nr):  # one check covers NaN/inf in x or Tx and an overflowing difference
             bad = "x" if not B.all_finite(x) else "Tx"
             raise ValueError(f"{bad} must be finite (found NaN or inf, or Tx - x overflowed); stop the loop or "
                              "restart from a finite point")
