@@ -1,6 +1,6 @@
 """StabilityMonitor overhead and tracking accuracy: the same training run with and without the monitor.
 
-Run: python benchmarks/stability_monitor.py [--quick] [--repeats N]
+Run: python benchmarks/stability_monitor.py [--quick] [--repeats N] [--pieces]
 SGD with momentum 0.9 (lr 0.05, batch 64) on digits, for an MLP 64-256-256-10 and a small CNN; the monitor
 tracks the sharpness (and the probe loss, read off the same graph) on a fixed probe every 100 or every 1000
 steps, with ``tracking="power"`` (the default) or ``"lanczos"`` (the previous default). Plain and monitored
@@ -174,7 +174,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps and configurations")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pieces", action="store_true", help="only the table of a check's pieces")
     args = parser.parse_args()
+    if args.pieces:
+        with limit_threads(1):
+            load = os.getloadavg()[0]
+            rows = hvp_costs("mlp") + hvp_costs("cnn")
+        costs = print_table(f"Pieces of a check, best of 7, one torch thread (load {load:.1f})",
+                            ["model", "probe", "what", "ms", "training steps"], rows)
+        write_results("stability_monitor_pieces", {"costs": costs, "load_average": load})
+        return
     steps = 500 if args.quick else 2000
     configs = [("mlp", 100, 512, "lanczos"), ("mlp", 100, 512, "power"), ("mlp", 1000, 512, "power"),
                ("mlp", 100, 128, "power"), ("cnn", 100, 512, "lanczos"), ("cnn", 100, 512, "power"),
