@@ -70,6 +70,13 @@ def test_rbno_construction_and_fit_refusals(heat16, heat_rb):
     _refused(lambda: net.load_state_dict({}), "state")
     _refused(lambda: net.load_state_dict({"net": {}, "c_mean": torch.zeros(3), "c_scale": torch.ones(3)}), "c_mean")
     _refused(lambda: net.load_state_dict(RBNO(red, hidden=(9,)).state_dict()), "state['net']")
+    for bad in ("pca", 1, None, math.nan):
+        _refused(lambda: net.fit(heat16.sample(4), steps=1, output_map=bad), "output_map")
+    for bad in ("kl", "x", [math.nan] * 16, [1.0] * 15, [0.0] * 16, np.ones((2, 16))):  # heat has no KL modes
+        _refused(lambda: RBNO(red, hidden=(8,), input_scale=bad), "input_scale")
+    from stablelearn.rbno import RBNOEnsemble
+    for bad in (net, [], None, [net, 3]):
+        _refused(lambda: RBNOEnsemble(bad), "members")
 
 
 @pytest.mark.timeout(60)
