@@ -49,7 +49,7 @@ class SharpnessTracker:
         in ``"lanczos"``. ``"lanczos"``: every check runs Lanczos from ``v`` plus the current gradient direction
         (sign matched), which reaches an eigenvalue that has just overtaken ``v``'s.
     refresh_every : int or None
-        With ``"power"``, a gradient-mixed restart every this many checks (None: only on the first check).
+        With ``"power"``, a gradient-mixed restart every this many checks (None: never).
     audit_every : int or None
         Every this many checks, also solve cold from a fresh random vector (the guard against tracking an
         eigenvalue that is no longer the top): the larger of the two Ritz values is reported, its vector kept,
@@ -134,7 +134,8 @@ class SharpnessTracker:
         return self._keep(key, lanczos(op, v, k=1, iters=self.iters, tol=self.tol))
 
     def _audit(self, op: Callable, key: str, est: SpectralEstimate) -> SpectralEstimate:
-        v0 = torch.randn(self.size, generator=self._audit_gen, dtype=torch.float64).to(dtype=self.dtype, device=self.device)
+        v0 = torch.randn(self.size, generator=self._audit_gen, dtype=torch.float64)
+        v0 = v0.to(dtype=self.dtype, device=self.device)
         audit = self._cold(op, v0)
         self.last_audit = audit.value
         best = audit if math.isfinite(audit.value) and not audit.value <= est.value else est
