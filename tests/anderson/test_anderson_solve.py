@@ -254,11 +254,11 @@ def test_default_preset_no_worse_than_aa_on_the_quick_suite():
     from stablelearn.experiments.anderson import EXPERIMENT, build_problem
 
     checked = 0
-    for spec in EXPERIMENT.quick["problems"]:
-        spec = dict(spec, seed=0) if spec["kind"] in ("quadratic", "lasso") else spec
-        if spec["kind"] == "quadratic" and spec["kappa"] > 1e2 or spec.get("standardize") is False:
+    for desc in EXPERIMENT.quick["problems"]:
+        desc = dict(desc, seed=0) if desc["kind"] in ("quadratic", "lasso") else desc
+        if desc["kind"] == "quadratic" and desc["kappa"] > 1e2 or desc.get("standardize") is False:
             continue  # AA does not reach 1e-6 there (stalls or diverges; docs/anderson.md, "Reproduction")
-        p = build_problem(spec)
+        p = build_problem(desc)
         aa = p.solve("aa", max_iter=3000, tol=1e-12)
         k_aa = np.flatnonzero(p.rel_gap(aa.history.F) <= 1e-6)
         assert k_aa.size, p.name
