@@ -75,6 +75,17 @@ def test_both_forward_paths_equal_one_by_one(build, opt):
     np.testing.assert_allclose([r.final_loss for r in bat], [r.final_loss for r in one], rtol=1e-4)
 
 
+def test_final_evaluation_in_chunks_gives_the_same_losses(monkeypatch):
+    import stablelearn.depth.batched as batched
+
+    task = teacher_task(256, 6, 8)
+    kw = dict(lrs=[1e-3, 1e-2, 3e-2], seeds=[0, 1, 0], steps=4, batch_size=32)
+    whole = train_batched([ResidualMLP(6, 16, 2, 1, base_width=8, seed=0)] * 3, task, **kw)
+    monkeypatch.setattr(batched, "_EVAL_ACTIVATIONS", 1)                     # one member per chunk
+    chunked = train_batched([ResidualMLP(6, 16, 2, 1, base_width=8, seed=0)] * 3, task, **kw)
+    np.testing.assert_allclose([r.final_loss for r in chunked], [r.final_loss for r in whole], rtol=1e-6)
+
+
 def test_cross_entropy_task_batches():
     task = digits_task(200)
     build = lambda s: ResidualMLP(64, 16, 2, 10, block_layers=2, base_width=8, seed=s)

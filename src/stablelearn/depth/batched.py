@@ -39,6 +39,7 @@ __all__ = ["train_batched"]
 
 _BETAS = (0.9, 0.999)
 _EPS = 1e-8
+_EVAL_ACTIVATIONS = 2 ** 25         # activations per layer in one chunk of the final evaluation
 _STACKABLE = (ResidualMLP, nn.ModuleList, nn.Sequential, nn.Linear, ResidualBlock, nn.ReLU, nn.Tanh, nn.GELU, Abs,
               MeanSubtract)
 
@@ -209,9 +210,17 @@ def train_batched(models: Sequence[nn.Module], task: Task, *, lrs: Sequence[floa
                                        beta1=_BETAS[0], beta2=_BETAS[1], weight_decay=0.0, eps=eps, amsgrad=False,
                                        maximize=False)
     if len(alive):
+        # the final full-data loss, a few members at a time (memory: _EVAL_ACTIVATIONS per layer at once)
+        width = max([v.shape[-1] for v in P.values()] + [1])
+        chunk = max(1, _EVAL_ACTIVATIONS // (len(task.X) * width))
+        parts = []
         with torch.no_grad():
-            X = task.X.expand(len(alive), *task.X.shape)
-            final = per_member_loss(forward(P, X), task.y.expand(len(alive), *task.y.shape)).numpy().astype(float)
+            for lo in range(0, len(alive), chunk):
+                q = {k: v[lo:lo + chunk] for k, v in P.items()}
+                m = min(chunk, len(alive) - lo)
+                out = forward(q, task.X.expand(m, *task.X.shape))
+                parts.append(per_member_loss(out, task.y.expand(m, *task.y.shape)))
+        final = torch.cat(parts).numpy().astype(float)
         for j, i in enumerate(alive):
             i = int(i)
             value = float(final[j])
