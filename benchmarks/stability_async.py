@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from _common import print_table, write_results
-from stability_monitor import BATCH, LR, MOMENTUM, _data, _model
+from stability_monitor import LR, MOMENTUM, _data, _model, sgd_step
 from torch import nn
 
 from stablelearn._conventions import limit_threads
@@ -48,10 +48,7 @@ def run(kind: str, mode: str, every: int = 100, steps: int = 2000, hvps: int = 3
     pending = None
     t0, c0 = time.perf_counter(), time.process_time()
     for step in range(steps):
-        idx = torch.randint(0, X.shape[0], (BATCH,), generator=gen)
-        opt.zero_grad()
-        loss_fn(model(X[idx]), y[idx]).backward()
-        opt.step()
+        sgd_step(model, opt, X, y, gen)
         if mode != "plain" and step % every == 0:
             if pending is not None:
                 pending.result()

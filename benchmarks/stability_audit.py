@@ -13,7 +13,7 @@ import argparse
 import numpy as np
 import torch
 from _common import print_table, write_results
-from stability_monitor import BATCH, LR, MOMENTUM, _data, _model
+from stability_monitor import LR, MOMENTUM, _data, _model, sgd_step
 from torch import nn
 
 from stablelearn._conventions import limit_threads
@@ -36,10 +36,7 @@ def main() -> None:
                                metrics=("sharpness", "probe_loss"), audit_every=args.audit_every)
         gen = torch.Generator().manual_seed(0)
         for step in range(2000):
-            idx = torch.randint(0, X.shape[0], (BATCH,), generator=gen)
-            opt.zero_grad()
-            loss_fn(model(X[idx]), y[idx]).backward()
-            opt.step()
+            sgd_step(model, opt, X, y, gen)
             row = mon.on_step(step, opt)
             if row is not None and row.get("check"):
                 top = hessian_eigenvalues(model, loss_fn, (X[:512], y[:512]), k=1, tol=1e-6, iters=300).value

@@ -46,6 +46,15 @@ def _model(kind: str) -> nn.Module:
                              nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(32 * 64, 10))
 
 
+def sgd_step(model: nn.Module, opt: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor,
+             gen: torch.Generator) -> None:
+    """One SGD step of the benchmark on a random batch of ``BATCH`` rows drawn from ``gen``."""
+    idx = torch.randint(0, X.shape[0], (BATCH,), generator=gen)
+    opt.zero_grad()
+    nn.functional.cross_entropy(model(X[idx]), y[idx]).backward()
+    opt.step()
+
+
 def train(kind: str, steps: int, every: int | None, probe: int = 512, tracking: str = "power",
           snapshots: list | None = None) -> tuple[float, float, dict]:
     """Wall and CPU time of ``steps`` SGD steps (monitored every ``every`` steps unless None) and the record."""
@@ -60,10 +69,7 @@ def train(kind: str, steps: int, every: int | None, probe: int = 512, tracking: 
     gen = torch.Generator().manual_seed(0)
     t0, c0 = time.perf_counter(), time.process_time()
     for step in range(steps):
-        idx = torch.randint(0, X.shape[0], (BATCH,), generator=gen)
-        opt.zero_grad()
-        loss_fn(model(X[idx]), y[idx]).backward()
-        opt.step()
+        sgd_step(model, opt, X, y, gen)
         if mon is not None:
             row = mon.on_step(step, opt)
             if snapshots is not None and row is not None and row.get("check"):
@@ -119,10 +125,7 @@ def hvp_costs(kind: str, probe: int = 512) -> list:
 
     def steps() -> None:
         for _ in range(20):
-            idx = torch.randint(0, X.shape[0], (BATCH,), generator=gen)
-            opt.zero_grad()
-            loss_fn(model(X[idx]), y[idx]).backward()
-            opt.step()
+            sgd_step(model, opt, X, y, gen)
 
     params = {k: p.detach().clone() for k, p in model.named_parameters()}
     v = {k: torch.randn(p.shape, generator=gen) for k, p in params.items()}

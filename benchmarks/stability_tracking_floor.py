@@ -17,7 +17,7 @@ import argparse
 import numpy as np
 import torch
 from _common import print_table, write_results
-from stability_monitor import BATCH, LR, MOMENTUM, _data, _model
+from stability_monitor import LR, MOMENTUM, _data, _model, sgd_step
 from torch import nn
 
 from stablelearn._conventions import limit_threads
@@ -45,10 +45,7 @@ def floor(kind: str, every: int, steps: int = 2000, probe: int = 512, sub: int =
     errors: dict[str, list[float]] = {}
     prev = None
     for step in range(steps):
-        idx = torch.randint(0, X.shape[0], (BATCH,), generator=gen)
-        opt.zero_grad()
-        loss_fn(model(X[idx]), y[idx]).backward()
-        opt.step()
+        sgd_step(model, opt, X, y, gen)
         if step % every:
             continue
         exact = hessian_eigenvalues(model, loss_fn, (X[:probe], y[:probe]), k=1, tol=1e-6, iters=300)
