@@ -53,7 +53,7 @@ def run(ctx: Context) -> Result:
         "numbers that depend on an unknown random draw (batch order in V2/V3, W and b in V4, the MLP init in V6) "
         "cannot be matched exactly; the tables show both. Deviations: V3/V8 draw each mini-batch independently "
         "(a uniform subset; the mean-square law's assumption); V4's ResNet is trained once at one depth and evaluated at "
-        "the others with h = T/K (S_rep then approaches its depth limit with the O(1/K) Euler error, largest at K = 10); V6 draws its curves with the library's StabilityMonitor at its default tracking tolerance (warm-started Lanczos), "
+        "the others with h = T/K (S_rep then approaches its depth limit with the O(1/K) Euler error, largest at K = 10); V6 draws its curves with the library's StabilityMonitor at its default tracking (tracking=\"power\": each check goes on from the previous check's vector to the default residual tolerance), "
         "checked against exact cold solves at the same weights."
     )
     data = {"claims_held": sum(bool(c.holds) for c in claims), "claims_total": len(claims),
