@@ -166,9 +166,10 @@ class StabilityMonitor:
         How a check goes on from the previous one (:class:`~stablelearn.stability.tracking.SharpnessTracker`):
         ``"power"`` (default) costs one HVP while the stored vector is still within ``tol`` and otherwise
         continues Lanczos from it; every ``refresh_every`` checks (default 10) and at every check with
-        ``"lanczos"`` the start mixes in the gradient direction. ``audit_every`` (default None) adds a cold
-        solve from a fresh random vector every so many checks: the larger value is reported and the audit's
-        value goes in the ``audit_sharpness`` column.
+        ``"lanczos"`` the start mixes in the gradient direction. ``audit_every`` (default None) adds, every so
+        many checks, a fixed-length Lanczos from a fresh random vector (within ``tol`` of the top eigenvalue,
+        relative to the spectral spread, with probability >= 99 %): the larger value is reported and the
+        audit's value goes in the ``audit_sharpness`` column.
     seed : None, int or Generator
         Seeds the first start vector, the probe subsample and the tangent direction (independent streams).
     chunk_size : int, optional
