@@ -82,7 +82,8 @@ def train_cell(cell: dict) -> dict:
 
 
 def train_group(cell: dict) -> dict:
-    """Train every (log2 LR, seed) of one (scheme, width, depth) at once (:func:`train_batched`).
+    """Train every (log2 LR, seed) of one (scheme, width, depth) at once (:func:`train_batched`); ``lr_sweep``
+    gives it one seed per cell.
 
     Parameters
     ----------
