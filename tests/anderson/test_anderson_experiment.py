@@ -12,16 +12,16 @@ def test_quick_profile_end_to_end(tmp_path):
     rec = run_experiment(EXPERIMENT, tmp_path, profile="quick", progress=False)
     assert rec["status"] == "ok", rec["error"]
     claims = rec["claims"]
-    assert len(claims) == 16 and all(isinstance(c["holds"], bool) for c in claims)
+    assert len(claims) == 20 and all(isinstance(c["holds"], bool) for c in claims)
     # monotonicity is a guarantee of the guard (h = 1/L): the monotonicity claims must hold
     assert all(c["holds"] for c in claims if "monotone" in c["statement"])
     # the default preset (issue 15): no more iterations than AA wherever AA converges, converges where
     # AA diverges, monotone, and a guard that costs at most 1.1 objective evaluations per iteration
-    default = [c for c in claims if c["statement"].startswith("EG-AA bracket")]
+    default = [c for c in claims if c["statement"].startswith("EG-AA hybrid")]
     assert len(default) == 4
     assert all(c["holds"] for c in default if "beats FISTA" not in c["statement"]), default
     data = json.loads((tmp_path / "anderson" / "result.json").read_text())["data"]
-    per_iter = [v["EG-AA bracket (default)"] for v in data["F_per_iter"].values()]
+    per_iter = [v["EG-AA hybrid (default)"] for v in data["F_per_iter"].values()]
     assert max(per_iter) <= 1.1, per_iter  # on every problem, not on average
     iters = rec["tables"][0]
     assert len(iters["rows"]) == len(EXPERIMENT.quick["problems"])

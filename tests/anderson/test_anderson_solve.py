@@ -89,7 +89,7 @@ def test_non_finite_candidates_never_accepted(monkeypatch):
 def test_accelerator_in_user_loop_matches_solve():
     p = quadratic(30, 1e3, seed=6)
     T = lambda x: x - p.grad(x) / p.L
-    acc, x = Accelerator(5, h=1.0 / p.L, smooth=True), p.x0  # solve's default: preset "bracket"
+    acc, x = Accelerator(5, governor="hybrid", h=1.0 / p.L, smooth=True), p.x0  # solve's default: preset "hybrid"
     for _ in range(50):
         x = acc.step(x, T(x), energy=p.F)
     res = p.solve("egaa", max_iter=50, tol=0.0)
@@ -183,10 +183,10 @@ def test_unused_options_are_refused(method, kwargs, named):
 
 
 def test_default_preset_guard_costs_one_evaluation_and_is_monotone(logreg_raw):
-    """The default ("bracket": guard F(T x), bracketed by convexity on a smooth problem) evaluates F about
+    """The default ("hybrid": guard F(T x), bracketed by convexity on a smooth problem) evaluates F about
     once per iteration although plain AA diverges here; the true F never increases."""
     res = logreg_raw.solve(max_iter=600, tol=0.0)
-    assert res.info["options"]["preset"] == "bracket" and not res.history.accepted.all()
+    assert res.info["options"]["preset"] == "hybrid" and not res.history.accepted.all()
     assert res.n_F <= 1.1 * res.n_iter + 1
     assert np.all(np.diff(res.history.F) <= 1e-13 * np.abs(res.history.F[:-1]))
     # record_F=False changes no decision, only what the history shows
@@ -267,3 +267,37 @@ def test_default_preset_no_worse_than_aa_on_the_quick_suite():
         assert eg.n_F <= 1.1 * eg.n_iter + 1, p.name
         checked += 1
     assert checked == 4
+
+
+def test_hybrid_governor_is_trust_until_the_stagnation_test_fires():
+    """governor="hybrid" takes the trust-region rule's steps until ||r|| fails to fall by stall_factor over
+    stall_window accepted steps; then, for stall_steps steps (0: for good), the dissipative bound."""
+    fast = ridge("digits", 1e-2)  # converges in ~30 steps: the test never fires, the runs are identical
+    a, b = (fast.solve("egaa", preset=p, max_iter=60, tol=1e-12) for p in ("hybrid", "bracket"))
+    assert np.array_equal(a.x, b.x)
+    # a factor so small that the test fires after the first stall_window accepted steps
+    p = quadratic(100, 1e4, seed=1)
+    res = p.solve("egaa", preset="hybrid", stall_window=5, stall_factor=1e-300, stall_steps=0, max_iter=300, tol=0.0)
+    ref = p.solve("egaa", preset="bracket", max_iter=300, tol=0.0)
+    assert res.history.accepted[:6].all()
+    assert np.all(res.history.beta_bar[6:] <= 1.0) and np.any(ref.history.beta_bar[6:] > 1.0)
+    assert np.all(np.diff(res.history.F) <= 1e-13 * np.abs(res.history.F[:-1]))
+
+
+@pytest.mark.parametrize("on_reject", ["restart", "keep", "drop_newest"])
+def test_on_reject_memory(on_reject, logreg_raw):
+    """What a rejection does to the memory: cleared, kept, or one column shorter; the guard still keeps the
+    objective monotone."""
+    T = lambda x: x - logreg_raw.grad(x) / logreg_raw.L
+    acc, x = Accelerator(5, governor="none", on_reject=on_reject, h=1.0 / logreg_raw.L, smooth=True), logreg_raw.x0
+    seen, F_prev = 0, logreg_raw.F(x)
+    for _ in range(300):
+        x = acc.step(x, T(x), energy=logreg_raw.F)
+        F_now = logreg_raw.F(x)
+        assert F_now <= F_prev + 1e-13 * abs(F_prev)
+        F_prev = F_now
+        if not acc.info.accepted and acc.info.gamma.size:
+            seen += 1
+            before = acc.info.gamma.size  # columns used by the rejected candidate
+            assert acc.memory == {"restart": 0, "keep": before, "drop_newest": before - 1}[on_reject]
+    assert seen > 0

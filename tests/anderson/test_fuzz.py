@@ -40,7 +40,8 @@ def _quad(x):
 @FUZZ
 @given(name=st.sampled_from(["L", "h", "m", "reg", "tol", "max_iter", "a", "beta_max", "growth", "sigma",
                              "relaxation", "restart_on_reject", "preset", "governor", "guard_ref", "energy", "cooldown",
-                             "method", "progress", "record_F"]), value=SCALARS)
+                             "on_reject", "stall_window", "stall_factor", "stall_steps", "method", "progress",
+                             "record_F"]), value=SCALARS)
 def test_solve_scalar_arguments(name, value):
     kw = {"grad": _quad, "F": lambda x: 0.5 * float((x - 1) @ (x - 1)), "L": 1.0, "max_iter": 50}
     if name in ("a",):
@@ -65,7 +66,8 @@ def test_solve_array_argument(x0, method):
 @FUZZ
 @given(value=SCALARS, name=st.sampled_from(["m", "reg", "governor", "a", "beta_max", "growth", "guard_ref",
                                             "sigma", "restart_on_reject", "relaxation", "h", "smooth",
-                                            "cooldown"]))
+                                            "cooldown", "on_reject", "stall_window", "stall_factor",
+                                            "stall_steps"]))
 def test_accelerator_arguments(name, value):
     _contract(lambda: Accelerator(**{name: value}), name)
 

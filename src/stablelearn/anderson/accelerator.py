@@ -23,9 +23,11 @@ from . import _backend as B
 from ._backend import Array
 from .dynamics import effective_mass
 
-#: Inertial governors (docs/anderson.md, "The governor"): "trust" (default of the "guarded" preset),
-#: "dissipative" (the "faithful" preset), "cap", "none".
-GOVERNORS = ("trust", "dissipative", "cap", "none")
+#: Inertial governors (docs/anderson.md, "The governor"): "trust" (the "bracket" and "trust" presets),
+#: "hybrid" (trust, dissipative after a stagnation test fires), "dissipative" (the "faithful" preset), "cap", "none".
+GOVERNORS = ("trust", "dissipative", "cap", "none", "hybrid")
+#: What the accelerator does with its memory when the guard rejects a candidate.
+ON_REJECT = ("restart", "keep", "drop_newest")
 #: What the energy guard compares a candidate with (docs/anderson.md, "The guard").
 GUARD_REFS = ("auto", "descent", "base_step", "monotone")
 #: The "descent" guard treats a candidate within this many units of the dtype's epsilon (relative to
@@ -107,6 +109,13 @@ class QRWindow:
         """Forget every column (the buffers are kept)."""
         self.order = []
         self.R[:] = 0.0
+
+    def drop_newest(self) -> None:
+        """Forget the newest column (the last column of R: Q and the other columns are unchanged)."""
+        k = self.k
+        if k:
+            self.order.pop()
+            self.R[:, k - 1] = 0.0
 
     def _drop_oldest(self) -> None:
         k = self.k
@@ -263,7 +272,7 @@ class Accelerator:
     ``step(x, Tx, energy)`` records ``(x, r = Tx - x, Tx)``, solves the regularised least squares,
     lets the governor bound the aggregate momentum, forms the candidate ``Tx - Delta T gamma`` and,
     when ``energy`` is given, accepts it only if it passes the energy guard. A rejected or non-finite
-    candidate is replaced by the base step ``Tx`` and, if ``restart_on_reject``, the memory is cleared.
+    candidate is replaced by the base step ``Tx`` and the memory is treated as ``on_reject`` says (cleared by default).
     Non-finite candidates are never returned.
 
     Parameters
@@ -280,7 +289,11 @@ class Accelerator:
         tuning set, docs/anderson.md, "The governor"). ``"dissipative"``:
         ``beta_bar <= min(beta_max, (a + max(beta_bar_prev, 0)) / (a + 1))``, the discrete form of
         ``M' <= 2 c`` with ``M = (1 + beta)/2`` (reconstructed). ``"cap"``: ``beta_bar <= beta_max``.
-        ``"none"``: plain AA. The governor shrinks ``gamma``, keeping its direction.
+        ``"none"``: plain AA. ``"hybrid"``: ``"trust"``, except for ``stall_steps`` steps (0: for good) after
+        a stagnation test fires (``||r||`` has not fallen by the factor ``stall_factor`` over the last
+        ``stall_window`` steps, none of them a rejection), during which it is ``"dissipative"``
+        (reconstructed, docs/anderson.md, "The governor"). The governor shrinks ``gamma``, keeping its
+        direction.
     a : float, default 4.0
         Rate constant of the dissipative governor.
     beta_max : float, default 1.0
@@ -299,7 +312,12 @@ class Accelerator:
     sigma : float, default 0.0
         Margin of ``"monotone"``.
     restart_on_reject : bool, default True
-        Clear the memory when the guard rejects a candidate.
+        Clear the memory when the guard rejects a candidate (``on_reject`` overrides it).
+    on_reject : {"restart", "keep", "drop_newest"}, optional
+        What a rejection does to the memory: clear it, keep it, or forget its newest column. Default:
+        ``"restart"`` if ``restart_on_reject`` else ``"keep"``.
+    stall_window, stall_factor, stall_steps : int, float, int, default 20, 0.9, 20
+        The stagnation test and the length of the dissipative episode of ``governor="hybrid"``.
     relaxation : float, default 1.0
         Mixing ``beta_mix`` in (0, 2]: ``beta_mix (Tx - Delta T gamma) + (1 - beta_mix)(x - Delta X gamma)``.
     cooldown : int, optional
@@ -336,7 +354,8 @@ class Accelerator:
     def __init__(self, m: int = 5, *, reg: float = 1e-10, governor: str = "trust", a: float = 4.0,
                  beta_max: float = 1.0, growth: float = 10.0, guard_ref: str = "auto", sigma: float = 0.0,
                  restart_on_reject: bool = True, relaxation: float = 1.0, cooldown: int | None = None,
-                 h: float | None = None, smooth: bool = False) -> None:
+                 h: float | None = None, smooth: bool = False, on_reject: str | None = None,
+                 stall_window: int = 20, stall_factor: float = 0.9, stall_steps: int = 20) -> None:
         self.m = check_int(m, "m", low=0)
         self.reg = check_float(reg, "reg", low=0.0)
         self.governor = check_choice(governor, "governor", GOVERNORS)
@@ -346,6 +365,11 @@ class Accelerator:
         self.guard_ref = check_choice(guard_ref, "guard_ref", GUARD_REFS)
         self.sigma = check_float(sigma, "sigma", low=0.0)
         self.restart_on_reject = check_bool(restart_on_reject, "restart_on_reject")
+        self.on_reject = (("restart" if self.restart_on_reject else "keep") if on_reject is None
+                          else check_choice(on_reject, "on_reject", ON_REJECT))
+        self.stall_window = check_int(stall_window, "stall_window", low=1)
+        self.stall_factor = check_float(stall_factor, "stall_factor", low=0.0, high=1.0, low_inclusive=False)
+        self.stall_steps = check_int(stall_steps, "stall_steps", low=0)
         self.relaxation = check_float(relaxation, "relaxation", low=0.0, high=2.0, low_inclusive=False)
         self.h = None if h is None else check_float(h, "h", low=0.0, low_inclusive=False)
         self.smooth = check_bool(smooth, "smooth")
@@ -368,6 +392,8 @@ class Accelerator:
         self._beta_prev = 0.0
         self._cool = 0
         self._bound = np.inf
+        self._stalled = 0  # steps left under the dissipative bound (-1: for good)
+        self._res_hist: list[float] = []
         self._known: _Bracket | None = None  # what is known of the energy of the point last returned
 
     @property
@@ -380,7 +406,9 @@ class Accelerator:
             return min(self.beta_max, (self.a + max(self._beta_prev, 0.0)) / (self.a + 1.0))
         if self.governor == "cap":
             return self.beta_max
-        if self.governor == "trust":
+        if self.governor == "hybrid" and self._stalled:
+            return min(self.beta_max, (self.a + max(self._beta_prev, 0.0)) / (self.a + 1.0))
+        if self.governor in ("trust", "hybrid"):
             return self._bound
         return np.inf
 
@@ -505,6 +533,16 @@ class Accelerator:
             raise ValueError(f"{bad} must be finite (found NaN or inf, or Tx - x overflowed); stop the loop or "
                              "restart from a finite point")
         self._nr = nr
+        if self.governor == "hybrid":
+            if self._stalled > 0:
+                self._stalled -= 1
+            if self._stalled == 0:
+                hist = self._res_hist
+                hist.append(nr)
+                if len(hist) > self.stall_window and nr > self.stall_factor * hist.pop(0):
+                    # stagnation: ||r|| has not fallen by stall_factor over stall_window steps
+                    self._stalled = self.stall_steps or -1
+                    hist.clear()
         info = StepInfo()
         if self._dtype is None or x.dtype != self._dtype:  # (numpy reads dtype != None as != float64)
             self._dtype, self._eps = x.dtype, B.eps(x)
@@ -547,11 +585,14 @@ class Accelerator:
                 self._bound = self._bound * self.growth
             else:
                 info.accepted = False
+                self._res_hist.clear()  # the stagnation test counts steps the guard accepts
                 self._bound = max(self.beta_max, abs(info.beta_bar_raw) / self.growth)
                 self._cool = self.cooldown
-                if self.restart_on_reject:
+                if self.on_reject == "restart":
                     self._window.clear()
                     info.restarted = True
+                elif self.on_reject == "drop_newest":
+                    self._window.drop_newest()
         if energy is not None and out is Tx:  # what is known of E(T x), for the next step's guard
             bT = bT if bT is not None else self._base_step_bracket(bx, Tx)
             if bT.lo != bT.hi and self.smooth and self.h is not None:

@@ -23,15 +23,17 @@ from .accelerator import GOVERNORS, GUARD_REFS, Accelerator, StepInfo
 from .maps import estimate_L, gd_map, prox_grad_map
 
 METHODS = ("gd", "fista", "fista_restart", "aa", "aa_safe", "aa1_safe", "egaa")
-#: EG-AA presets (docs/anderson.md, "Presets"; all reconstructed). "bracket" is the default.
+#: EG-AA presets (docs/anderson.md, "Presets"; all reconstructed). "hybrid" is the default.
 PRESETS: dict[str, dict[str, Any]] = {
+    # "bracket" + the dissipative bound for stall_steps steps after a stagnation test fires (third pass)
+    "hybrid": {"governor": "hybrid", "guard_ref": "auto"},
     # guard F(T x) where convexity brackets it for free, else the descent bound; trust-region governor
     "bracket": {"governor": "trust", "guard_ref": "auto"},
     "trust": {"governor": "trust", "guard_ref": "descent"},  # descent guard + trust-region governor (first default)
     "faithful": {"governor": "dissipative", "guard_ref": "base_step"},  # guard F(T x) + dissipative governor
     "robust": {"governor": "none", "guard_ref": "base_step"},  # guard F(T x) only
 }
-DEFAULT_PRESET = "bracket"
+DEFAULT_PRESET = "hybrid"
 ENERGIES = ("potential", "residual")
 DIVERGENCE_FACTOR = 1e8
 #: The statuses a :class:`SolveResult` can carry (words of ``stablelearn._conventions.STATUS_WORDS``).
@@ -40,16 +42,20 @@ STATUSES = check_statuses(("converged", "max_iter", "diverged", "non_finite"), "
 #: Default values of the method-specific options, and which methods use each one.
 _DEFAULTS: dict[str, Any] = {"m": 5, "reg": 1e-10, "relaxation": 1.0, "preset": DEFAULT_PRESET, "a": 4.0,
                              "beta_max": 1.0, "growth": 10.0, "sigma": 0.0, "restart_on_reject": True,
-                             "cooldown": None}
+                             "cooldown": None, "on_reject": None, "stall_window": 20, "stall_factor": 0.9,
+                             "stall_steps": 20}
 _USES: dict[str, set[str]] = {
     "gd": set(), "fista": set(), "fista_restart": set(),
     "aa": {"m", "reg", "relaxation"},
     "aa_safe": {"m", "reg", "relaxation"},
     "aa1_safe": {"m"},
     "egaa": {"m", "reg", "relaxation", "preset", "governor", "a", "beta_max", "growth", "energy", "guard_ref",
-             "sigma", "restart_on_reject", "cooldown"},
+             "sigma", "restart_on_reject", "cooldown", "on_reject", "stall_window", "stall_factor",
+             "stall_steps"},
 }
-_GOVERNOR_OPTIONS = {"a": ("dissipative",), "beta_max": ("dissipative", "cap", "trust"), "growth": ("trust",)}
+_GOVERNOR_OPTIONS = {"a": ("dissipative", "hybrid"), "beta_max": ("dissipative", "cap", "trust", "hybrid"),
+                     "growth": ("trust", "hybrid"), "stall_window": ("hybrid",), "stall_factor": ("hybrid",),
+                     "stall_steps": ("hybrid",)}
 
 
 @dataclass
@@ -327,6 +333,10 @@ def solve(
     restart_on_reject: bool | None = None,
     relaxation: float | None = None,
     cooldown: int | None = None,
+    on_reject: str | None = None,
+    stall_window: int | None = None,
+    stall_factor: float | None = None,
+    stall_steps: int | None = None,
     tol: float = 1e-10,
     max_iter: int = 1000,
     callback: Callable[[int, Array, StepInfo], None] | None = None,
@@ -358,13 +368,13 @@ def solve(
         ``"aa"``: type-II AA(m) (Walker & Ni 2011); ``"aa_safe"``: AA with the SCS residual safeguard;
         ``"aa1_safe"``: AA-I-S (Zhang, O'Donoghue & Boyd 2020); ``"egaa"``: Energy-Guarded AA
         (arXiv 2512.21269, reconstructed: docs/anderson.md).
-    preset : {"bracket", "trust", "faithful", "robust"}, optional
-        EG-AA preset (default ``"bracket"``; docs/anderson.md, "Presets"). ``governor`` and ``guard_ref``
+    preset : {"hybrid", "bracket", "trust", "faithful", "robust"}, optional
+        EG-AA preset (default ``"hybrid"``; docs/anderson.md, "Presets"). ``governor`` and ``guard_ref``
         override it.
     m, reg, relaxation : optional
         Window (default 5, clipped to ``x0.size``), relative Tikhonov weight (1e-10) and mixing (1.0)
         of the AA-family methods.
-    governor, a, beta_max, growth, guard_ref, sigma, restart_on_reject, cooldown : optional
+    governor, a, beta_max, growth, guard_ref, sigma, restart_on_reject, cooldown, on_reject, stall_window, stall_factor, stall_steps : optional
         EG-AA's inertial governor and energy guard, see :class:`~stablelearn.anderson.Accelerator`.
     energy : {"potential", "residual"}, optional
         EG-AA's guard energy: F (default when ``F`` is given) or ``||T(y) - y||``.
@@ -410,7 +420,9 @@ def solve(
     opts = _resolve_options(method, {"preset": preset, "m": m, "reg": reg, "governor": governor, "a": a,
                                      "beta_max": beta_max, "growth": growth, "energy": energy,
                                      "guard_ref": guard_ref, "sigma": sigma, "restart_on_reject": restart_on_reject,
-                                     "relaxation": relaxation, "cooldown": cooldown})
+                                     "relaxation": relaxation, "cooldown": cooldown, "on_reject": on_reject,
+                                     "stall_window": stall_window, "stall_factor": stall_factor,
+                                     "stall_steps": stall_steps})
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
     if callback is not None and not callable(callback):
@@ -480,7 +492,9 @@ def solve(
                           beta_max=opts["beta_max"], growth=opts["growth"], guard_ref=opts["guard_ref"],
                           sigma=opts["sigma"], restart_on_reject=check_bool(opts["restart_on_reject"],
                                                                             "restart_on_reject"),
-                          relaxation=opts["relaxation"], cooldown=opts["cooldown"], h=h if T is None and energy == "potential" else None,
+                          relaxation=opts["relaxation"], cooldown=opts["cooldown"], on_reject=opts["on_reject"],
+                          stall_window=opts["stall_window"], stall_factor=opts["stall_factor"],
+                          stall_steps=opts["stall_steps"], h=h if T is None and energy == "potential" else None,
                           smooth=T is None and prox is None and energy == "potential")
         stepper = _Accelerated(acc, oracle.F if energy == "potential" else oracle.residual_energy)
     record_F = check_bool(record_F, "record_F")
