@@ -505,7 +505,8 @@ def run(ctx: Context) -> Result:
         "Problems on uniform meshes with RT2 x P2 (the paper's RT1 x P2), P0 coefficients, lifts by L2 projection "
         "of the boundary data; snapshots at random parameters, X-orthonormal POD without mean subtraction; RBNO = "
         "MLP trained with AdamW + cosine schedule, best-validation checkpoint and an exact re-solve of the output "
-        "layer (docs/rbno.md 'Training'); the first version's plain Adam run is the row '" + BASELINE_TRAINING
+        "layer (docs/rbno.md 'Training'; Darcy in the full profile: 4x256 hidden, whitened output map, "
+        "KL-scaled inputs, chosen in the section 'Darcy study'); the first version's plain Adam run is the row '" + BASELINE_TRAINING
         + "'. Errors are against the FE solution on the same mesh, so the RB optimum is the floor of every RB "
         "method. Grid baselines (PCA-Net, FNO) predict vertex values, then CG1 interpolation + X projection as the "
         "paper does; the row 'CG1 grid of FE solution' is that pipeline applied to the exact FE solution. "
