@@ -29,6 +29,7 @@ from stablelearn.rbno import RBNO, RBNOEnsemble, ReducedFOSLS, relative_error
 
 DEFAULT = dict(EXPERIMENT.full["train"])  # the previous default: 3x128, AdamW 3e-3, 6000 steps, ckpt, re-solve
 RIDGES_WIDE = [1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1]
+CHOSEN = dict(hidden=[256] * 4, output_map="whiten", input_scale="kl")  # last pass's choice
 VARIANTS: dict[str, dict] = {
     "previous default": {},
     "wide ridge grid": dict(ridges=RIDGES_WIDE),
@@ -49,6 +50,14 @@ VARIANTS: dict[str, dict] = {
     "4x256, whitened, KL-scaled inputs, ensemble of 4": dict(hidden=[256] * 4, output_map="whiten",
                                                              input_scale="kl", members=4),
     "6x256": dict(hidden=[256] * 6),
+    "chosen, lr 1e-3": dict(CHOSEN, lr=1e-3),
+    "chosen, 12000 steps": dict(CHOSEN, steps=12000),
+    "chosen, batch 512": dict(CHOSEN, batch_size=512),
+    "chosen, 3x256": dict(CHOSEN, hidden=[256] * 3),
+    "chosen, 3x384": dict(CHOSEN, hidden=[384] * 3),
+    "chosen, 8x8 field blocks": dict(CHOSEN, field_blocks=8),
+    "chosen, 4x4 field blocks": dict(CHOSEN, field_blocks=4),
+    "chosen, trace-weighted residual": dict(CHOSEN, weighting="trace"),
     "4x256, 12000 steps": dict(hidden=[256] * 4, steps=12000),
     "4x256, ensemble of 4": dict(hidden=[256] * 4, members=4),
     "whitened output, ensemble of 4": dict(output_map="whiten", members=4),
@@ -95,10 +104,12 @@ def main() -> None:
             cpu = time.process_time()
             members = []
             for member_seed in [0] + spawn_seeds(0, t.get("members", 1) - 1):  # member 0: the single network
-                net = RBNO(red, hidden=tuple(t["hidden"]), input_scale=t.get("input_scale"), seed=member_seed)
+                net = RBNO(red, hidden=tuple(t["hidden"]), input_scale=t.get("input_scale"),
+                           field_blocks=t.get("field_blocks", 0), seed=member_seed)
                 net.fit(mu_train, steps=t["steps"], batch_size=t["batch_size"], lr=t["lr"],
                         weight_decay=t.get("weight_decay", 0.0), validation=mu_ckpt, eval_every=t["eval_every"],
-                        refit_output=True, ridge=t["ridges"], output_map=t.get("output_map", "std"), progress=False)
+                        refit_output=True, ridge=t["ridges"], output_map=t.get("output_map", "std"),
+                        weighting=t.get("weighting", "none"), progress=False)
                 members.append(net)
             model = members[0] if len(members) == 1 else RBNOEnsemble(members)
             cpu = time.process_time() - cpu

@@ -171,3 +171,51 @@ def test_kl_input_scale():
             RBNO(red, hidden=(4,), input_scale=bad)
     with pytest.raises(ValueError, match="input_scale"):
         RBNO(red, architecture="cnn", input_scale="kl")
+
+
+def test_field_block_inputs():
+    """field_blocks=k appends log block means of theta and of 1/theta (k x k blocks) to the MLP input."""
+    from stablelearn.rbno import DarcyFlow, pod
+
+    P = DarcyFlow(n=6, modes=3)
+    mu = P.sample(8, seed=0)
+    red = ReducedFOSLS(P, pod(P.solve_many(mu, progress=False) - P.lift, P.product(), 3))
+    net = RBNO(red, hidden=(4,), field_blocks=2, input_scale="kl", seed=0)
+    x = net._inputs(mu).double()
+    assert x.shape == (8, 3 + 2 * 4) and net.net[0].in_features == 11
+    th = P.theta(mu)
+    cen = P.mesh.p[:, P.mesh.t].mean(axis=1)
+    lower_left = (cen[0] < 0.5) & (cen[1] < 0.5)
+    assert torch.allclose(x[:, :3], torch.as_tensor(mu * net.input_scale), atol=1e-6)
+    assert np.allclose(x[:, 3].numpy(), np.log(th[:, lower_left].mean(1)), atol=1e-5)
+    assert np.allclose(x[:, 7].numpy(), -np.log((1 / th[:, lower_left]).mean(1)), atol=1e-5)
+    assert (x[:, 3:7] >= x[:, 7:] - 1e-6).all()  # arithmetic mean >= harmonic mean
+    net.fit(mu, steps=3, batch_size=4, progress=False)
+    assert np.isfinite(net.coefficients(mu).numpy()).all()
+    assert RBNO(red, hidden=(4,), seed=0)._inputs(mu).shape == (8, 3)  # default unchanged
+    for bad in (-1, 1.5, "2"):
+        with pytest.raises((ValueError, TypeError), match="field_blocks"):
+            RBNO(red, hidden=(4,), field_blocks=bad)
+    with pytest.raises(ValueError, match="field_blocks"):
+        RBNO(red, architecture="cnn", field_blocks=2)
+
+
+def test_trace_weighting(heat16, heat_rb, one_thread):
+    """weighting="trace" divides each parameter's J_r by tr A(mu) / mean tr A: same minimisers, equal traces."""
+    from stablelearn.rbno.network import _trace_weighted
+
+    red = heat_rb[2]
+    mu = heat16.sample(40, seed=3)
+    s = red.system(mu)
+    w = _trace_weighted(s, 2.0)
+    assert torch.allclose(w.A.diagonal(dim1=1, dim2=2).sum(-1), torch.full((40,), 2.0, dtype=torch.float64))
+    assert torch.allclose(w.optimum(), s.optimum(), rtol=1e-8, atol=1e-10)
+    c = s.optimum() + 0.1
+    ratio = w.loss(c) / s.loss(c)
+    assert torch.allclose(ratio, 2.0 / s.A.diagonal(dim1=1, dim2=2).sum(-1))
+    net = RBNO(red, hidden=(8,), seed=0)
+    res = net.fit(mu, steps=5, batch_size=8, weighting="trace", refit_output=True, validation=mu[:8],
+                  eval_every=2, progress=False)
+    assert res.status == "completed" and np.isfinite(net.excess_loss(mu)).all()
+    with pytest.raises(ValueError, match="weighting"):
+        net.fit(mu, steps=1, weighting="energy")

@@ -38,6 +38,7 @@ from .reduced import ReducedFOSLS, ReducedSystem
 LOSSES = ("residual", "coefficient", "both")
 ARCHITECTURES = ("mlp", "cnn")
 OUTPUT_MAPS = ("std", "whiten")
+WEIGHTINGS = ("none", "trace")
 
 
 def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.GELU) -> nn.Sequential:
@@ -216,6 +217,12 @@ class RBNO(_Operator):
         uses ``sqrt(c_k / c_1)`` of the problem's KL eigenvalues (Darcy, elasticity), so that each input is
         the mode's weight in the log-field relative to the first (an option of ours, ``docs/rbno.md``
         "Darcy study"). None: the raw parameter (the first version).
+    field_blocks : int >= 0
+        MLP only: with ``k > 0``, the input also holds, on a ``k x k`` grid of blocks of the domain's
+        bounding box, the logarithms of the block means of the coefficient ``theta`` and of ``1 / theta``
+        over the elements (an option of ours, ``docs/rbno.md`` "Darcy study"): label-free functions of the
+        parameter, on which the FOSLS matrix depends affinely (``theta`` and ``theta^2`` terms), that
+        the MLP need not learn from the parameter vector. 0: none (the first version).
     seed : None, int or numpy.random.Generator
         Initialisation and batch-sampling seed. Torch's global RNG is never touched.
     dtype, device
@@ -224,7 +231,8 @@ class RBNO(_Operator):
     """
 
     def __init__(self, reduced: ReducedFOSLS, *, loss: str = "residual", hidden: Sequence[int] = (128, 128),
-                 architecture: str = "mlp", cnn_width: int = 16, input_scale: Any = None, seed: Any = 0,
+                 architecture: str = "mlp", cnn_width: int = 16, input_scale: Any = None, field_blocks: int = 0,
+                 seed: Any = 0,
                  dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu") -> None:
         if not isinstance(reduced, ReducedFOSLS):
             raise TypeError(f"reduced must be a ReducedFOSLS, got {type(reduced).__name__}")
@@ -237,12 +245,17 @@ class RBNO(_Operator):
             raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
         self.reduced, self.dtype, self.device = reduced, dtype, _check_device(device)
         self.input_scale = _check_input_scale(input_scale, reduced.problem, self.architecture)
+        self.field_blocks = check_int(field_blocks, "field_blocks", low=0)
+        if self.field_blocks and self.architecture != "mlp":
+            raise ValueError(f"field_blocks applies to architecture='mlp' only, got architecture={self.architecture!r}")
+        self._blocks = _block_means(reduced.problem, self.field_blocks) if self.field_blocks else None
         init_seed, self._batch_seed = spawn_seeds(np.random.default_rng() if seed is None else seed, 2)
         self.seed = seed
         problem = reduced.problem
         with torch_seeded(init_seed):
             if self.architecture == "mlp":
-                self.net = mlp((problem.param_dim, *self.hidden, reduced.r))
+                n_in = problem.param_dim + (2 * self._blocks.shape[1] if self._blocks is not None else 0)
+                self.net = mlp((n_in, *self.hidden, reduced.r))
             else:
                 shape = problem.coefficient_image(problem.sample(1, seed=0)).shape[-2:]
                 self.net = ImageCNN(shape, reduced.r, cnn_width)
@@ -256,6 +269,9 @@ class RBNO(_Operator):
             z = self.reduced.problem.coefficient_image(mu)
         else:
             z = mu if self.input_scale is None else mu * self.input_scale
+            if self._blocks is not None:
+                th = self.reduced.problem.theta(mu)[:, self.reduced.problem.regions]
+                z = np.concatenate([z, np.log(th @ self._blocks), -np.log((1 / th) @ self._blocks)], axis=1)
         return torch.as_tensor(z, dtype=self.dtype, device=self.device)
 
     def _forward(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -279,7 +295,8 @@ class RBNO(_Operator):
 
     def fit(self, mu: Any, *, labelled: Any = None, steps: int = 3000, batch_size: int = 256, lr: float = 1e-3,
             weight_decay: float = 0.0, validation: Any = None, eval_every: int = 100, refit_output: bool = False,
-            ridge: float | Sequence[float] = 0.0, output_map: str = "std", progress: bool | None = None) -> FitResult:
+            ridge: float | Sequence[float] = 0.0, output_map: str = "std", weighting: str = "none",
+            progress: bool | None = None) -> FitResult:
         """Train with Adam(W) and a cosine learning-rate schedule (the paper uses SOAP + StepLR).
 
         Parameters
@@ -305,6 +322,13 @@ class RBNO(_Operator):
             ``"whiten"`` ``S = L^-T`` with ``L L^T`` the mean reduced Hessian ``A(mu)`` over the training
             parameters, so that the residual's mean Hessian in ``z`` is the identity (a preconditioning
             of ours, ``docs/rbno.md`` "Darcy study").
+        weighting : {"none", "trace"}
+            ``"none"`` (the paper's): the plain mean of ``J_r`` over the parameters. ``"trace"``: each
+            parameter's ``J_r`` (training, checkpoint and re-solve alike) is divided by ``tr A(mu)``
+            relative to its mean over the training parameters, so that parameters with a stiff reduced
+            matrix do not dominate the mean (an option of ours, ``docs/rbno.md`` "Darcy study"). The
+            weights are label-free and leave each parameter's minimiser ``c*(mu)`` unchanged; the
+            ``"residual"`` history is then the weighted mean.
         progress : bool or None
             Progress bar (None: on a terminal only).
 
@@ -324,8 +348,12 @@ class RBNO(_Operator):
         weight_decay = check_float(weight_decay, "weight_decay", low=0)
         ridges = _check_ridges(ridge)
         output_map = check_choice(output_map, "output_map", OUTPUT_MAPS)
+        weighting = check_choice(weighting, "weighting", WEIGHTINGS)
         mu, lab, val = self._parameter_sets(mu, labelled, validation)
         sys_train = self.reduced.system(mu)
+        trace_ref = float(sys_train.A.diagonal(dim1=1, dim2=2).sum(-1).mean())
+        if weighting == "trace":
+            sys_train = _trace_weighted(sys_train, trace_ref)
         c_lab = sys_train.optimum() if lab is None else self.reduced.optimum(lab)
         ref = c_lab if lab is not None else c_lab[:256]
         self.c_mean = ref.mean(0)
@@ -337,6 +365,8 @@ class RBNO(_Operator):
         x_train = self._inputs(mu)
         x_lab = self._inputs(lab) if lab is not None else None
         sys_val, x_val = (self.reduced.system(val), self._inputs(val)) if val is not None else (None, None)
+        if sys_val is not None and weighting == "trace":
+            sys_val = _trace_weighted(sys_val, trace_ref)
         gen = torch_generator(self._batch_seed)
         opt = torch.optim.AdamW(self.net.parameters(), lr=lr, weight_decay=weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
@@ -522,6 +552,26 @@ def _check_input_scale(scale: Any, problem: Any, architecture: str) -> np.ndarra
     if arr.shape != (problem.param_dim,) or not (arr > 0).all():
         raise ValueError(f"input_scale must hold {problem.param_dim} positive factors, got {arr!r}")
     return arr
+
+
+def _trace_weighted(s: ReducedSystem, ref: float) -> ReducedSystem:
+    """The system with each parameter's quadratic scaled by ``ref / tr A(mu)`` (same minimisers)."""
+    w = ref / s.A.diagonal(dim1=1, dim2=2).sum(-1)
+    return ReducedSystem(s.A * w[:, None, None], s.b * w[:, None], s.f * w)
+
+
+def _block_means(problem: Any, k: int) -> np.ndarray:
+    """(n_elem, k*k) averaging matrix: column j is the mean over the elements whose centroid lies in block j
+    of a k x k grid over the mesh's bounding box (blocks without an element are dropped)."""
+    mesh = problem.mesh
+    cen = mesh.p[:, mesh.t].mean(axis=1)
+    lo, hi = mesh.p.min(axis=1, keepdims=True), mesh.p.max(axis=1, keepdims=True)
+    ij = np.clip(np.floor(k * (cen - lo) / (hi - lo)).astype(int), 0, k - 1)
+    idx = ij[0] * k + ij[1]
+    M = np.zeros((cen.shape[1], k * k))
+    M[np.arange(cen.shape[1]), idx] = 1.0
+    M = M[:, M.sum(0) > 0]
+    return M / M.sum(0)
 
 
 def _check_ridges(ridge: Any) -> tuple[float, ...]:
