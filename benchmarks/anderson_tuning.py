@@ -12,6 +12,7 @@ Prints a Markdown table and writes benchmarks/results/anderson_tuning.json.
 
 from __future__ import annotations
 
+import argparse
 import os
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -67,11 +68,20 @@ TARGET, BUDGET = 1e-6, 3000
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="run only these candidates (labels of CANDIDATES; AA is always run)")
+    ap.add_argument("--name", default="anderson_tuning", help="results file name (benchmarks/results/<name>.json)")
+    args = ap.parse_args()
+    chosen = {k: v for k, v in CANDIDATES.items() if args.only is None or k == "AA" or k in args.only}
+    unknown = sorted(set(args.only or ()) - set(CANDIDATES))
+    if unknown:
+        ap.error(f"unknown candidates {unknown}; choose from {list(CANDIDATES)}")
     rows, out = [], []
     for build in TUNING:
         p = build()
         row, rec = [p.name], {"problem": p.name}
-        for label, kw in CANDIDATES.items():
+        for label, kw in chosen.items():
             r = p.solve(max_iter=BUDGET, tol=1e-12, **kw)
             hit = np.flatnonzero(p.rel_gap(r.history.F) <= TARGET)
             k = int(hit[0]) if hit.size else None
@@ -82,7 +92,7 @@ def main() -> None:
         out.append(rec)
         print(row, flush=True)
     no_worse = []
-    for label in CANDIDATES:
+    for label in chosen:
         met = [(rec["AA"]["iters"] is None and rec[label]["iters"] is not None)
                or (rec["AA"]["iters"] is not None and rec[label]["iters"] is not None
                    and rec[label]["iters"] <= rec["AA"]["iters"]) for rec in out]
@@ -92,11 +102,11 @@ def main() -> None:
         total = sum(rec[label]["iters"] or BUDGET for rec in out)
         no_worse.append([label, ok, round(mean_f, 3), round(max_f, 3), total])
     t1 = print_table(f"Tuning set: iterations to rel. gap {TARGET:g} (F evaluations per iteration; budget {BUDGET}, "
-                     "stop at ||r|| <= 1e-12 ||r0||)", ["problem", *CANDIDATES], rows)
+                     "stop at ||r|| <= 1e-12 ||r0||)", ["problem", *chosen], rows)
     t2 = print_table("Tuning set: criterion (1), F evaluations per iteration, total iterations ('–' counted as "
                      f"{BUDGET})", ["candidate", "<= AA everywhere and converges where AA does not (problems where it does)",
                                    "mean F evals / iter", "max F evals / iter", "total iterations"], no_worse)
-    write_results("anderson_tuning", {"iterations": t1, "summary": t2, "runs": out})
+    write_results(args.name, {"iterations": t1, "summary": t2, "runs": out})
 
 
 if __name__ == "__main__":

@@ -301,3 +301,28 @@ def test_on_reject_memory(on_reject, logreg_raw):
             before = acc.info.gamma.size  # columns used by the rejected candidate
             assert acc.memory == {"restart": 0, "keep": before, "drop_newest": before - 1}[on_reject]
     assert seen > 0
+
+
+def test_restart_on_reject_is_a_deprecated_alias_of_on_reject(logreg_raw):
+    """``on_reject`` is the one option; ``restart_on_reject`` warns, maps True/False to "restart"/"keep", and a
+    contradiction names both options."""
+    assert Accelerator().on_reject == "restart"
+    for flag, word in ((True, "restart"), (False, "keep")):
+        with pytest.warns(DeprecationWarning, match="restart_on_reject"):
+            assert Accelerator(restart_on_reject=flag).on_reject == word
+        with pytest.warns(DeprecationWarning):
+            assert Accelerator(restart_on_reject=flag, on_reject=word).on_reject == word
+        other = "keep" if flag else "restart"
+        with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="restart_on_reject.*on_reject"):
+            Accelerator(restart_on_reject=flag, on_reject=other)
+        with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="restart_on_reject.*on_reject"):
+            solve(logreg_raw.x0, grad=logreg_raw.grad, F=logreg_raw.F, L=logreg_raw.L, max_iter=5,
+                  restart_on_reject=flag, on_reject=other)
+    # through solve, the alias runs exactly what on_reject runs
+    kw = {"grad": logreg_raw.grad, "F": logreg_raw.F, "L": logreg_raw.L, "max_iter": 200, "tol": 0.0}
+    with pytest.warns(DeprecationWarning):
+        old = solve(logreg_raw.x0, restart_on_reject=False, **kw)
+    new = solve(logreg_raw.x0, on_reject="keep", **kw)
+    assert np.array_equal(old.x, new.x) and not new.history.accepted.all()
+    with pytest.raises(TypeError, match="restart_on_reject"):
+        Accelerator(restart_on_reject="yes")

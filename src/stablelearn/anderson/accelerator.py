@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -63,6 +64,39 @@ def _small_svd(R: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _sq(v: float) -> float:
     """``v * v`` (inf rather than Python's OverflowError from ``v ** 2``)."""
     return v * v
+
+
+def resolve_on_reject(on_reject: str | None, restart_on_reject: bool | None = None) -> str:
+    """The one ``on_reject`` value from it and its deprecated alias ``restart_on_reject``.
+
+    Parameters
+    ----------
+    on_reject : {"restart", "keep", "drop_newest"} or None
+        None: ``"restart"``, or what ``restart_on_reject`` says.
+    restart_on_reject : bool or None
+        Deprecated: True is ``"restart"``, False ``"keep"``; warns with :class:`DeprecationWarning`.
+
+    Returns
+    -------
+    str
+        One of :data:`ON_REJECT`.
+
+    Raises
+    ------
+    ValueError
+        If the two are given and contradict each other, or ``on_reject`` is not in :data:`ON_REJECT`.
+    """
+    if on_reject is not None:
+        on_reject = check_choice(on_reject, "on_reject", ON_REJECT)
+    if restart_on_reject is None:
+        return on_reject or "restart"
+    alias = "restart" if check_bool(restart_on_reject, "restart_on_reject") else "keep"
+    warnings.warn("restart_on_reject is deprecated: use on_reject='restart' (True) or on_reject='keep' (False)",
+                  DeprecationWarning, stacklevel=3)
+    if on_reject is not None and on_reject != alias:
+        raise ValueError(f"restart_on_reject={restart_on_reject!r} (on_reject={alias!r}) contradicts "
+                         f"on_reject={on_reject!r}: give on_reject only")
+    return alias
 
 
 class QRWindow:
@@ -311,11 +345,11 @@ class Accelerator:
         epsilon (relative to E) of the reference as a tie, and accept it.
     sigma : float, default 0.0
         Margin of ``"monotone"``.
-    restart_on_reject : bool, default True
-        Clear the memory when the guard rejects a candidate (``on_reject`` overrides it).
-    on_reject : {"restart", "keep", "drop_newest"}, optional
-        What a rejection does to the memory: clear it, keep it, or forget its newest column. Default:
-        ``"restart"`` if ``restart_on_reject`` else ``"keep"``.
+    on_reject : {"restart", "keep", "drop_newest"}, default "restart"
+        What a rejection does to the memory: clear it, keep it, or forget its newest column.
+    restart_on_reject : bool, optional
+        Deprecated alias: True means ``on_reject="restart"``, False ``on_reject="keep"``
+        (:class:`DeprecationWarning`; a :class:`ValueError` if it contradicts ``on_reject``).
     stall_window, stall_factor, stall_steps : int, float, int, default 20, 0.9, 20
         The stagnation test and the length of the dissipative episode of ``governor="hybrid"``.
     relaxation : float, default 1.0
@@ -353,7 +387,7 @@ class Accelerator:
 
     def __init__(self, m: int = 5, *, reg: float = 1e-10, governor: str = "trust", a: float = 4.0,
                  beta_max: float = 1.0, growth: float = 10.0, guard_ref: str = "auto", sigma: float = 0.0,
-                 restart_on_reject: bool = True, relaxation: float = 1.0, cooldown: int | None = None,
+                 restart_on_reject: bool | None = None, relaxation: float = 1.0, cooldown: int | None = None,
                  h: float | None = None, smooth: bool = False, on_reject: str | None = None,
                  stall_window: int = 20, stall_factor: float = 0.9, stall_steps: int = 20) -> None:
         self.m = check_int(m, "m", low=0)
@@ -364,9 +398,7 @@ class Accelerator:
         self.growth = check_float(growth, "growth", low=1.0)
         self.guard_ref = check_choice(guard_ref, "guard_ref", GUARD_REFS)
         self.sigma = check_float(sigma, "sigma", low=0.0)
-        self.restart_on_reject = check_bool(restart_on_reject, "restart_on_reject")
-        self.on_reject = (("restart" if self.restart_on_reject else "keep") if on_reject is None
-                          else check_choice(on_reject, "on_reject", ON_REJECT))
+        self.on_reject = resolve_on_reject(on_reject, restart_on_reject)
         self.stall_window = check_int(stall_window, "stall_window", low=1)
         self.stall_factor = check_float(stall_factor, "stall_factor", low=0.0, high=1.0, low_inclusive=False)
         self.stall_steps = check_int(stall_steps, "stall_steps", low=0)

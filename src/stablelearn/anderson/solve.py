@@ -41,7 +41,7 @@ STATUSES = check_statuses(("converged", "max_iter", "diverged", "non_finite"), "
 
 #: Default values of the method-specific options, and which methods use each one.
 _DEFAULTS: dict[str, Any] = {"m": 5, "reg": 1e-10, "relaxation": 1.0, "preset": DEFAULT_PRESET, "a": 4.0,
-                             "beta_max": 1.0, "growth": 10.0, "sigma": 0.0, "restart_on_reject": True,
+                             "beta_max": 1.0, "growth": 10.0, "sigma": 0.0, "restart_on_reject": None,
                              "cooldown": None, "on_reject": None, "stall_window": 20, "stall_factor": 0.9,
                              "stall_steps": 20}
 _USES: dict[str, set[str]] = {
@@ -374,8 +374,11 @@ def solve(
     m, reg, relaxation : optional
         Window (default 5, clipped to ``x0.size``), relative Tikhonov weight (1e-10) and mixing (1.0)
         of the AA-family methods.
-    governor, a, beta_max, growth, guard_ref, sigma, restart_on_reject, cooldown, on_reject, stall_window, stall_factor, stall_steps : optional
+    governor, a, beta_max, growth, guard_ref, sigma, cooldown, on_reject, stall_window, stall_factor, stall_steps : optional
         EG-AA's inertial governor and energy guard, see :class:`~stablelearn.anderson.Accelerator`.
+    restart_on_reject : bool, optional
+        Deprecated alias of ``on_reject`` (True: ``"restart"``, False: ``"keep"``); a ``ValueError`` if
+        it contradicts ``on_reject``.
     energy : {"potential", "residual"}, optional
         EG-AA's guard energy: F (default when ``F`` is given) or ``||T(y) - y||``.
     tol : float, default 1e-10
@@ -490,8 +493,7 @@ def solve(
     else:
         acc = Accelerator(opts["m"], reg=opts["reg"], governor=opts["governor"], a=opts["a"],
                           beta_max=opts["beta_max"], growth=opts["growth"], guard_ref=opts["guard_ref"],
-                          sigma=opts["sigma"], restart_on_reject=check_bool(opts["restart_on_reject"],
-                                                                            "restart_on_reject"),
+                          sigma=opts["sigma"], restart_on_reject=opts["restart_on_reject"],
                           relaxation=opts["relaxation"], cooldown=opts["cooldown"], on_reject=opts["on_reject"],
                           stall_window=opts["stall_window"], stall_factor=opts["stall_factor"],
                           stall_steps=opts["stall_steps"], h=h if T is None and energy == "potential" else None,
