@@ -202,20 +202,23 @@ def test_field_block_inputs():
 
 def test_trace_weighting(heat16, heat_rb, one_thread):
     """weighting="trace" divides each parameter's J_r by tr A(mu) / mean tr A: same minimisers, equal traces."""
-    from stablelearn.rbno.network import _trace_weighted
+    from stablelearn.rbno.network import _weighted
 
     red = heat_rb[2]
     mu = heat16.sample(40, seed=3)
     s = red.system(mu)
-    w = _trace_weighted(s, 2.0)
+    w = _weighted(s, "trace", 0.5)
     assert torch.allclose(w.A.diagonal(dim1=1, dim2=2).sum(-1), torch.full((40,), 2.0, dtype=torch.float64))
     assert torch.allclose(w.optimum(), s.optimum(), rtol=1e-8, atol=1e-10)
     c = s.optimum() + 0.1
     ratio = w.loss(c) / s.loss(c)
     assert torch.allclose(ratio, 2.0 / s.A.diagonal(dim1=1, dim2=2).sum(-1))
-    net = RBNO(red, hidden=(8,), seed=0)
-    res = net.fit(mu, steps=5, batch_size=8, weighting="trace", refit_output=True, validation=mu[:8],
-                  eval_every=2, progress=False)
-    assert res.status == "completed" and np.isfinite(net.excess_loss(mu)).all()
+    wi = _weighted(s, "inverse_trace", 1.0)
+    assert torch.allclose(wi.loss(c) / s.loss(c), torch.linalg.inv(s.A).diagonal(dim1=1, dim2=2).sum(-1))
+    for weighting in ("trace", "inverse_trace"):
+        net = RBNO(red, hidden=(8,), seed=0)
+        res = net.fit(mu, steps=5, batch_size=8, weighting=weighting, refit_output=True, validation=mu[:8],
+                      eval_every=2, progress=False)
+        assert res.status == "completed" and np.isfinite(net.excess_loss(mu)).all()
     with pytest.raises(ValueError, match="weighting"):
         net.fit(mu, steps=1, weighting="energy")

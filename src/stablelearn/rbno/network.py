@@ -38,7 +38,7 @@ from .reduced import ReducedFOSLS, ReducedSystem
 LOSSES = ("residual", "coefficient", "both")
 ARCHITECTURES = ("mlp", "cnn")
 OUTPUT_MAPS = ("std", "whiten")
-WEIGHTINGS = ("none", "trace")
+WEIGHTINGS = ("none", "trace", "inverse_trace")
 
 
 def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.GELU) -> nn.Sequential:
@@ -322,12 +322,14 @@ class RBNO(_Operator):
             ``"whiten"`` ``S = L^-T`` with ``L L^T`` the mean reduced Hessian ``A(mu)`` over the training
             parameters, so that the residual's mean Hessian in ``z`` is the identity (a preconditioning
             of ours, ``docs/rbno.md`` "Darcy study").
-        weighting : {"none", "trace"}
+        weighting : {"none", "trace", "inverse_trace"}
             ``"none"`` (the paper's): the plain mean of ``J_r`` over the parameters. ``"trace"``: each
-            parameter's ``J_r`` (training, checkpoint and re-solve alike) is divided by ``tr A(mu)``
-            relative to its mean over the training parameters, so that parameters with a stiff reduced
-            matrix do not dominate the mean (an option of ours, ``docs/rbno.md`` "Darcy study"). The
-            weights are label-free and leave each parameter's minimiser ``c*(mu)`` unchanged; the
+            parameter's ``J_r`` (training, checkpoint and re-solve alike) is multiplied by
+            ``w(mu) = 1 / tr A(mu)``, ``"inverse_trace"`` by ``w(mu) = tr A(mu)^-1``, each relative to its
+            mean over the training parameters, so that parameters with a stiff reduced matrix do not
+            dominate the mean and the weighted energy error approximates the X error the claims measure
+            (an option of ours, ``docs/rbno.md`` "Darcy study"). The weights are label-free functions of
+            the reduced matrix and leave each parameter's minimiser ``c*(mu)`` unchanged; the
             ``"residual"`` history is then the weighted mean.
         progress : bool or None
             Progress bar (None: on a terminal only).
@@ -351,9 +353,9 @@ class RBNO(_Operator):
         weighting = check_choice(weighting, "weighting", WEIGHTINGS)
         mu, lab, val = self._parameter_sets(mu, labelled, validation)
         sys_train = self.reduced.system(mu)
-        trace_ref = float(sys_train.A.diagonal(dim1=1, dim2=2).sum(-1).mean())
-        if weighting == "trace":
-            sys_train = _trace_weighted(sys_train, trace_ref)
+        if weighting != "none":
+            w_ref = float(_weights(sys_train, weighting).mean())
+            sys_train = _weighted(sys_train, weighting, w_ref)
         c_lab = sys_train.optimum() if lab is None else self.reduced.optimum(lab)
         ref = c_lab if lab is not None else c_lab[:256]
         self.c_mean = ref.mean(0)
@@ -365,8 +367,8 @@ class RBNO(_Operator):
         x_train = self._inputs(mu)
         x_lab = self._inputs(lab) if lab is not None else None
         sys_val, x_val = (self.reduced.system(val), self._inputs(val)) if val is not None else (None, None)
-        if sys_val is not None and weighting == "trace":
-            sys_val = _trace_weighted(sys_val, trace_ref)
+        if sys_val is not None and weighting != "none":
+            sys_val = _weighted(sys_val, weighting, w_ref)
         gen = torch_generator(self._batch_seed)
         opt = torch.optim.AdamW(self.net.parameters(), lr=lr, weight_decay=weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
@@ -554,9 +556,16 @@ def _check_input_scale(scale: Any, problem: Any, architecture: str) -> np.ndarra
     return arr
 
 
-def _trace_weighted(s: ReducedSystem, ref: float) -> ReducedSystem:
-    """The system with each parameter's quadratic scaled by ``ref / tr A(mu)`` (same minimisers)."""
-    w = ref / s.A.diagonal(dim1=1, dim2=2).sum(-1)
+def _weights(s: ReducedSystem, weighting: str) -> torch.Tensor:
+    """Unnormalised per-parameter weights of ``fit(weighting=...)``: ``1 / tr A`` or ``tr A^-1``."""
+    if weighting == "trace":
+        return 1 / s.A.diagonal(dim1=1, dim2=2).sum(-1)
+    return torch.linalg.inv(s.A).diagonal(dim1=1, dim2=2).sum(-1)
+
+
+def _weighted(s: ReducedSystem, weighting: str, ref: float) -> ReducedSystem:
+    """The system with each parameter's quadratic scaled by ``w(mu) / ref`` (same minimisers)."""
+    w = _weights(s, weighting) / ref
     return ReducedSystem(s.A * w[:, None, None], s.b * w[:, None], s.f * w)
 
 
