@@ -65,6 +65,11 @@ VARIANTS: dict[str, dict] = {
     "trace-weighted, 4x384": dict(CHOSEN, weighting="trace", hidden=[384] * 4),
     "trace-weighted, lr 1e-3": dict(CHOSEN, weighting="trace", lr=1e-3),
     "trace-weighted, raw inputs": dict(CHOSEN, weighting="trace", input_scale=None),
+    "inverse-trace-weighted, 4x384": dict(CHOSEN, weighting="inverse_trace", hidden=[384] * 4),
+    "inverse-trace-weighted, 12000 steps": dict(CHOSEN, weighting="inverse_trace", steps=12000),
+    "inverse-trace-weighted, 3x128": dict(CHOSEN, weighting="inverse_trace", hidden=[128] * 3),
+    "inverse-trace-weighted, raw inputs": dict(CHOSEN, weighting="inverse_trace", input_scale=None),
+    "inverse-trace-weighted, std output map": dict(CHOSEN, weighting="inverse_trace", output_map="std"),
     "4x256, 12000 steps": dict(hidden=[256] * 4, steps=12000),
     "4x256, ensemble of 4": dict(hidden=[256] * 4, members=4),
     "whitened output, ensemble of 4": dict(output_map="whiten", members=4),
@@ -105,7 +110,10 @@ def main() -> None:
         mu_sel = P.sample(1024, np.random.default_rng([0, 11]))              # the selection split
         c_opt = red.optimum(mu_test)
         rb = relative_error(P, red.decode(c_opt), X_test, mu=mu_test)
-        rows = []
+        sys_sel = red.system(mu_sel)
+        tr_sel = sys_sel.A.diagonal(dim1=1, dim2=2).sum(-1).numpy()
+        thirds = np.array_split(np.argsort(tr_sel), 3)  # selection parameters by tr A(mu): soft, middle, stiff
+        rows, breakdown = [], {}
         for name in names:
             t = dict(DEFAULT, **VARIANTS[name])
             cpu = time.process_time()
@@ -121,20 +129,24 @@ def main() -> None:
             model = members[0] if len(members) == 1 else RBNOEnsemble(members)
             cpu = time.process_time() - cpu
             ex = [float(model.excess_loss(m).mean()) for m in (mu_train, mu_sel, mu_test)]
-            d_train, d_sel = (float(((model.coefficients(m) - red.optimum(m)) ** 2).sum(-1).mean())
-                              for m in (mu_train, mu_sel))
+            d_train = float(((model.coefficients(mu_train) - red.optimum(mu_train)) ** 2).sum(-1).mean())
+            d_sel_i = ((model.coefficients(mu_sel) - sys_sel.optimum()) ** 2).sum(-1).numpy()
+            d_sel = float(d_sel_i.mean())
+            breakdown[name] = [float(d_sel_i[k].mean()) for k in thirds]
             rel = relative_error(P, red.decode(model.coefficients(mu_test)), X_test, mu=mu_test)
             rows.append([name, *ex, d_train, d_sel, rel / rb, cpu])
             print(f"{name}: excess train {ex[0]:.4g}, selection {ex[1]:.4g}, test {ex[2]:.4g}; "
                   f"X dist^2 to c* train {d_train:.4g}, selection {d_sel:.4g}; test ratio {rel / rb:.3f}; "
-                  f"{cpu:.0f} s CPU", flush=True)
+                  f"{cpu:.0f} s CPU; selection X dist^2 by tr A third (soft/middle/stiff) "
+                  + " / ".join(f"{v:.3g}" for v in breakdown[name]), flush=True)
     table = print_table(
         f"{args.problem} 32x32, N_train = 4096: excess loss J_r(c) - J_r(c*) per option (RB optimum rel X {rb:.4g})",
         ["option", "excess train", "excess selection", "excess test", "X dist^2 to c* (train)",
          "X dist^2 to c* (selection)", "test ratio to RB optimum", "CPU s"], rows,
         caption="options chosen on the selection split (1,024 fresh parameters); test columns are reported only")
     write_results(f"rbno_{args.problem}_study" + ("" if args.variants == [] else "_" + "_".join(
-        n.replace(" ", "-").replace(",", "") for n in names))[:80], {"cell": cell, "default": DEFAULT, "table": table})
+        n.replace(" ", "-").replace(",", "") for n in names))[:80], {"cell": cell, "default": DEFAULT, "table": table,
+                                                     "selection_X_dist2_by_trace_third": breakdown})
 
 
 if __name__ == "__main__":
