@@ -172,3 +172,18 @@ def test_grid_baseline_refusals(heat16):
     mu = heat16.sample(3, seed=0)
     _refused(lambda: model.fit(mu, np.zeros((2, 3, heat16.mesh.p.shape[1]))), "values")
     _refused(lambda: model.fit(mu, np.full((3, 3, heat16.mesh.p.shape[1]), math.nan)), "values")
+
+
+@pytest.mark.timeout(60)
+def test_field_blocks_and_weighting_refusals(heat16, heat_rb):
+    """The Darcy study options: field_blocks (int >= 0, MLP only) and fit's weighting (a choice)."""
+    red = heat_rb[2]
+    for bad in BAD_SCALARS:
+        if isinstance(bad, bool) or (type(bad) is int and bad >= 0):
+            continue
+        _refused(lambda: RBNO(red, hidden=(4,), field_blocks=bad), "field_blocks")
+    _refused(lambda: RBNO(red, architecture="cnn", field_blocks=np.int64(2)), "field_blocks")
+    assert RBNO(red, hidden=(4,), field_blocks=np.int64(2), seed=0).net[0].in_features > 16
+    net = RBNO(red, hidden=(4,), seed=0)
+    for bad in ("energy", 1, None, math.nan, "TRACE"):
+        _refused(lambda: net.fit(heat16.sample(4), steps=1, weighting=bad), "weighting")
