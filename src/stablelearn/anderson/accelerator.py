@@ -61,6 +61,11 @@ def _small_svd(R: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (U, s, Vt) if info == 0 else np.linalg.svd(R)
 
 
+def _host(v: Array) -> np.ndarray:
+    """``B.to_host`` without its call overhead for what NumPy float64 products already are."""
+    return v if type(v) is np.ndarray and v.dtype == np.float64 else B.to_host(v)
+
+
 def _sq(v: float) -> float:
     """``v * v`` (inf rather than Python's OverflowError from ``v ** 2``)."""
     return v * v
@@ -162,13 +167,18 @@ class QRWindow:
         # a dependent column left a zero row in R; the re-triangularisation may then return a
         # basis vector that is not needed (zero row of Rt) and not orthonormal: drop it
         row_max = np.abs(Rt).max(axis=1)
-        dead = row_max <= self._tiny * max(row_max.max(), _TINY64)
-        if dead.any():
+        threshold = self._tiny * max(row_max.max(), _TINY64)
+        if any(v <= threshold for v in row_max.tolist()):
+            dead = row_max <= threshold
             Qt[:, dead] = 0.0
             Rt[dead, :] = 0.0
-        B.matmul_into(B.from_host(np.ascontiguousarray(Qt.T), self.Q), self.Q[:k], self._spare[: k - 1])
+        Qt_T = Qt.T  # C-contiguous: LAPACK returns Qt in Fortran order
+        if type(self.Q) is np.ndarray and Qt_T.flags.c_contiguous and self.Q.dtype == np.float64:
+            np.matmul(Qt_T, self.Q[:k], out=self._spare[: k - 1])
+        else:
+            B.matmul_into(B.from_host(np.ascontiguousarray(Qt_T), self.Q), self.Q[:k], self._spare[: k - 1])
         self.Q, self._spare = self._spare, self.Q
-        self.R[:] = 0.0
+        self.R.fill(0.0)
         self.R[: k - 1, : k - 1] = Rt
 
     def append(self, r: Array, r_prev: Array, Tx: Array, Tx_prev: Array, x: Array | None = None,
@@ -192,7 +202,7 @@ class QRWindow:
         if k > 0 and nd0 > 0:
             Qk = self.Q[:k]
             for _ in range(2):  # classical Gram-Schmidt, repeated once if cancellation ("twice is enough")
-                h = B.to_host(Qk @ d)
+                h = _host(Qk @ d)
                 B.minus_combination(d, h, Qk, inplace=True)
                 col[:k] += h
                 nd_new = B.norm(d)
@@ -230,7 +240,7 @@ class QRWindow:
         """
         k = self.k
         R = self.R[:k, :k]
-        c = B.to_host(self.Q[:k] @ r)
+        c = _host(self.Q[:k] @ r)
         if nr is None:
             nr = B.norm(r)
         # Tikhonov solution through the SVD of the small factor: stable for rank-deficient R,
@@ -239,7 +249,10 @@ class QRWindow:
         s2 = s * s
         lam = reg * float(s2.sum())
         # s = 0 directions are dropped (lam = 0: lstsq's rcond); the tiny shift only guards 0/0
-        filt = (s / (s2 + (lam + _TINY64))) * (s > (_EPS64 * k * s[0] if lam == 0 else 0.0))
+        filt = s / (s2 + (lam + _TINY64))
+        cut = _EPS64 * k * s[0] if lam == 0 else 0.0
+        if s[-1] <= cut:  # (s is sorted, largest first; NaN stays NaN either way)
+            filt = filt * (s > cut)
         gamma = Vt.T @ (filt * (U.T @ c))
         if not math.isfinite(gamma.sum()):  # only if the history itself holds overflowed values
             gamma = np.zeros(k)
@@ -250,18 +263,21 @@ class QRWindow:
         theta = math.sqrt(min(res2, 1.0))
         return gamma, theta
 
+    def _scatter(self, gamma: np.ndarray) -> np.ndarray:
+        """``gamma`` (oldest first) placed at the physical rows of the ring buffer, zeros elsewhere."""
+        g = np.zeros(self.m)
+        for row, value in zip(self.order, gamma.tolist()):
+            g[row] = value
+        return g
+
     def combine(self, gamma: np.ndarray, which: str = "T") -> Array:
         """``Delta T gamma`` (``which="T"``) or ``Delta X gamma`` (``"X"``), ``gamma`` oldest first."""
-        g = np.zeros(self.m)
-        g[self.order] = gamma
         M = self.dT if which == "T" else self.dX
-        return B.from_host(g, M) @ M
+        return B.from_host(self._scatter(gamma), M) @ M
 
     def subtract_from(self, y: Array, gamma: np.ndarray, which: str = "T") -> Array:
         """``y - Delta T gamma`` (or ``Delta X``) as a new array, in one pass (:meth:`combine`)."""
-        g = np.zeros(self.m)
-        g[self.order] = gamma
-        return B.minus_combination(y, g, self.dT if which == "T" else self.dX)
+        return B.minus_combination(y, self._scatter(gamma), self.dT if which == "T" else self.dX)
 
 
 @dataclass

@@ -85,7 +85,7 @@ class _Product:
         self._Mw: np.ndarray | None = None
 
     def __call__(self, w: np.ndarray) -> np.ndarray:
-        if self._w is None or self._w.shape != np.shape(w) or not np.array_equal(self._w, w):
+        if self._w is None or self._w.shape != np.shape(w) or not (self._w == w).all():
             self._w, self._Mw = np.array(w, dtype=float), self.M @ w
         return self._Mw
 

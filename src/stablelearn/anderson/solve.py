@@ -8,6 +8,7 @@ EG-AA is arXiv 2512.21269's method as reconstructed in docs/anderson.md.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -36,6 +37,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 DEFAULT_PRESET = "hybrid"
 ENERGIES = ("potential", "residual")
 DIVERGENCE_FACTOR = 1e8
+_TINY = float(np.finfo(float).tiny)
 #: The statuses a :class:`SolveResult` can carry (words of ``stablelearn._conventions.STATUS_WORDS``).
 STATUSES = check_statuses(("converged", "max_iter", "diverged", "non_finite"), "anderson")
 
@@ -132,6 +134,8 @@ class SolveResult:
 
 def _as_array_output(y: Any, x: Array, name: str) -> Array:
     """Check what T or grad returned at ``x``: same backend and shape as ``x``."""
+    if type(y) is np.ndarray and type(x) is np.ndarray and y.shape == x.shape:  # the common case, checked first
+        return y
     if not hasattr(y, "shape"):
         raise TypeError(f"{name} must return an array of shape {tuple(x.shape)}, got {type(y).__name__}")
     if B.is_torch(y) != B.is_torch(x):
@@ -510,47 +514,57 @@ _STEP_KEYS = ("theta", "beta_bar", "beta_bar_raw", "mass", "accepted", "restarte
 def _iterate(x0: Array, oracle: _Oracle, stepper: "_Base", F: Callable | None, record_F: bool, method: str,
              tol: float,
              max_iter: int, callback: Callable | None, progress: bool | None, info: dict) -> SolveResult:
-    """The loop shared by every method: evaluate T, record, test the stopping rules, step."""
+    """The loop shared by every method: evaluate T, record, test the stopping rules, step.
+
+    Written for a small per-iteration overhead (it is the whole cost on small problems): no validation
+    beyond the checks that decide the status, the step's record read once per field."""
     rec: dict[str, list] = {k: [] for k in ("F", "residual", *_STEP_KEYS)}
+    rec_F, rec_res = rec["F"], rec["residual"]
+    rec_steps = [(rec[key], key) for key in _STEP_KEYS]
+    T_of, primal_of, step, norm = oracle.T, stepper.primal, stepper.step, B.norm
+    F_of = None if F is None else (lambda y: oracle.F(y, count=False)) if record_F else oracle.known_F
     z = x0
     status, r0, F0 = "max_iter", None, None
     x_out = x0
     t0 = time.perf_counter()
     bar = tqdm(total=max_iter, desc=f"solve[{method}]", disable=progress_disabled(progress), leave=False)
+    update = None if bar.disable else bar.update
     k = 0
+    r_div = F_div = np.inf
     while True:
-        Tz = oracle.T(z)
-        primal = stepper.primal(z)
-        Fk = np.nan if F is None else oracle.F(primal, count=False) if record_F else oracle.known_F(primal)
-        if not B.all_finite(Tz) or (F is not None and record_F and not np.isfinite(Fk)):
-            status = "non_finite"
-            break
+        Tz = T_of(z)
+        primal = primal_of(z)
+        Fk = np.nan if F_of is None else F_of(primal)
+        # z is finite (x0 is checked, steppers return finite points), so a finite ||T z - z|| proves T z
+        # finite, and a non-finite one means T z is not finite or the difference overflowed
         rz = Tz - z
-        rk = B.norm(rz)
-        stepper.residual = (rz, rk)
-        if not np.isfinite(rk):  # T(z) - z overflowed: an infinite residual is never "converged"
+        rk = norm(rz)
+        if not math.isfinite(rk) or (record_F and F is not None and not math.isfinite(Fk)):
             status = "non_finite"
             break
+        stepper.residual = (rz, rk)
         x_out = primal
-        rec["F"].append(Fk)
-        rec["residual"].append(rk)
+        rec_F.append(Fk)
+        rec_res.append(rk)
         if r0 is None:
             r0, F0 = rk, (oracle.F(primal, count=False) if F is not None else np.nan)
+            r_div = DIVERGENCE_FACTOR * max(r0, _TINY)
+            F_div = DIVERGENCE_FACTOR * max(abs(F0), 1.0)  # NaN without F: the test below is then False
         if rk <= tol * r0:
             status = "converged"
             break
-        if rk > DIVERGENCE_FACTOR * max(r0, np.finfo(float).tiny) or (
-                F is not None and Fk - F0 > DIVERGENCE_FACTOR * max(abs(F0), 1.0)):
+        if rk > r_div or Fk - F0 > F_div:
             status = "diverged"
             break
         if k >= max_iter:
             break
-        z = stepper.step(z, Tz)
+        z = step(z, Tz)
         step_info = stepper.info
-        for key in _STEP_KEYS:
-            rec[key].append(getattr(step_info, key))
+        for values, key in rec_steps:
+            values.append(getattr(step_info, key))
         k += 1
-        bar.update(1)
+        if update is not None:
+            update(1)
         if callback is not None:
             callback(k, z, step_info)
     bar.close()
