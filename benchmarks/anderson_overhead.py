@@ -21,11 +21,10 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse
 import cProfile
 import pstats
-import time
 
 import numpy as np
 
-from _common import print_table, write_results
+from _common import best_of, print_table, write_results
 from stablelearn.anderson import problems as P
 from stablelearn.anderson import solve
 
@@ -52,13 +51,7 @@ def main() -> None:
         hit = np.flatnonzero(p.rel_gap(r.history.F) <= TARGET)
         k = int(hit[0]) if hit.size else 3000
         fns = {m: runner(p, m, k) for m in ("aa", "egaa")}
-        best = {m: [np.inf, np.inf] for m in fns}
-        for _ in range(args.repeat):
-            for m, fn in fns.items():
-                w, c = time.perf_counter(), time.process_time()
-                fn()
-                w, c = time.perf_counter() - w, time.process_time() - c
-                best[m] = [min(best[m][0], w), min(best[m][1], c)]
+        best = best_of(fns, args.repeat)
         eg = fns["egaa"]()
         rows.append([p.name, k, *(f"{best[m][0] / k * 1e6:.0f} / {best[m][1] / k * 1e6:.0f}" for m in fns),
                      round(best["egaa"][0] / best["aa"][0], 3), round(best["egaa"][1] / best["aa"][1], 3),

@@ -21,14 +21,13 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # o
     os.environ.setdefault(_var, "1")
 
 import argparse
-import time
 import warnings
 
 import numpy as np
 from scipy.optimize import NoConvergence, anderson as scipy_anderson
 
 import aa
-from _common import print_table, write_results
+from _common import best_of, print_table, write_results
 from stablelearn._conventions import limit_threads
 from stablelearn.anderson import Accelerator, solve
 from stablelearn.anderson import problems as P
@@ -101,17 +100,10 @@ def per_iteration(ns, n_iter, repeat):
                "scipy anderson": lambda k: run_scipy(p.grad, 1.0, x0, k)}
         for fn in fns.values():
             fn(3)
-        wall = {name: np.inf for name in fns}
-        cpu = dict(wall)
         rounds = repeat if n < 10**6 else max(2, repeat // 3)
-        for _ in range(rounds):
-            for name, fn in fns.items():
-                w, c = time.perf_counter(), time.process_time()
-                fn(n_iter)
-                wall[name] = min(wall[name], time.perf_counter() - w)
-                cpu[name] = min(cpu[name], time.process_time() - c)
-        res = {name: wall[name] / n_iter * 1e3 for name in fns}
-        res_cpu = {name: cpu[name] / n_iter * 1e3 for name in fns}
+        best = best_of({name: (lambda fn=fn: fn(n_iter)) for name, fn in fns.items()}, rounds)
+        res = {name: best[name][0] / n_iter * 1e3 for name in fns}
+        res_cpu = {name: best[name][1] / n_iter * 1e3 for name in fns}
         rows.append([f"{n:.0e}", *[round(v, 3) for v in res.values()],
                      round(res["ours AA (Accelerator)"] / res["aa C type-II"], 2),
                      round(res_cpu["ours AA (Accelerator)"] / res_cpu["aa C type-II"], 2), rounds])
@@ -151,16 +143,8 @@ def wall_to_target(p, cap, repeat):
         clean[label] = lambda k, kw=kw: run_aa_c(T, p.x0.copy(), k, **kw)
     ks["scipy anderson"] = run_scipy(p.grad, p.L, p.x0.copy(), cap, reached) if p.prox is None else None
     clean["scipy anderson"] = lambda k: run_scipy(p.grad, p.L, p.x0.copy(), k)
-    wall = {label: np.inf for label in ks}
-    cpu = dict(wall)
-    for _ in range(repeat):
-        for label, k in ks.items():
-            if k:
-                w, c = time.perf_counter(), time.process_time()
-                clean[label](k)
-                wall[label] = min(wall[label], time.perf_counter() - w)
-                cpu[label] = min(cpu[label], time.process_time() - c)
-    return {label: (k, wall[label] if k else None, cpu[label] if k else None) for label, k in ks.items()}
+    best = best_of({label: (lambda label=label, k=k: clean[label](k)) for label, k in ks.items() if k}, repeat)
+    return {label: (k, *best[label]) if k else (k, None, None) for label, k in ks.items()}
 
 
 def suite(builders, cap, repeat):

@@ -11,11 +11,10 @@ bit-identical speed-ups cannot go below (docs/attacks.md, "Benchmark").
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 import torch
-from _common import print_table, write_results
+from _common import print_table, timed, write_results
 
 from stablelearn._conventions import limit_threads
 from stablelearn.attacks.raysearch import _qr
@@ -26,10 +25,8 @@ ARS_QUERIES_PER_ITER = 177
 
 
 def _cpu(f, n: int) -> float:
-    t = time.process_time()
-    for _ in range(n):
-        f()
-    return (time.process_time() - t) / n
+    """CPU seconds per call of ``f``, the mean of ``n`` calls."""
+    return timed(f, reps=n)[1]
 
 
 def main() -> None:

@@ -31,11 +31,10 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import time
 
 import numpy as np
 import torch
-from _common import print_table, write_results
+from _common import Clock, print_table, timed, write_results
 
 from stablelearn._conventions import limit_threads
 from stablelearn.depth import DepthMuP, lr_sweep
@@ -63,10 +62,9 @@ def interleaved(grid: dict, width: int, reps: int) -> dict:
     for rep in range(reps):
         for i, (d, s) in enumerate(cells):
             for batched in ((False, True) if (rep + i) % 2 == 0 else (True, False)):
-                w0, c0 = time.perf_counter(), time.process_time()
-                sweep(grid, width, batched, depths=[d], seeds=[s])
-                cpu[(d, s), batched] += (time.process_time() - c0) / reps
-                wall[batched] += (time.perf_counter() - w0) / reps
+                w, c = timed(lambda: sweep(grid, width, batched, depths=[d], seeds=[s]))
+                cpu[(d, s), batched] += c / reps
+                wall[batched] += w / reps
     return {"cells": cells, "cpu": cpu, "wall": wall}
 
 
@@ -89,15 +87,15 @@ def run_mode(mode: str, grid: dict, width: int) -> tuple[float, float, float, ob
         return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
     try:
-        t0 = time.perf_counter()
+        clock = Clock(cpu)
         ex.map(len, [{}] * 4 * jobs, progress=False)    # start the workers outside the timing
-        startup = time.perf_counter() - t0
-        c0, t0 = cpu(), time.perf_counter()
+        startup = clock.elapsed()[0]
+        clock.restart()
         res = sweep(grid, width, batched, executor=ex)
-        wall = time.perf_counter() - t0
+        wall = clock.elapsed()[0]
     finally:
         ex.close()
-    return startup, wall, cpu() - c0, res       # children's CPU counts once the pool's workers have exited
+    return startup, wall, clock.elapsed()[1], res       # children's CPU counts once the pool's workers have exited
 
 
 def flops(grid: dict, width: int, batched: bool) -> float:
@@ -134,10 +132,7 @@ def gemm_peak(threads: int, width: int, members: int) -> dict:
 def _timed(op, a, b, reps: int) -> float:
     """CPU seconds per call (all threads of this process: on 2 threads the peak is per 2 cores)."""
     op(a, b)
-    t0 = time.process_time()
-    for _ in range(reps):
-        op(a, b)
-    return (time.process_time() - t0) / reps
+    return timed(op, a, b, reps=reps)[1]
 
 
 def compare(ref, res) -> tuple[float, bool]:

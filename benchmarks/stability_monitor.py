@@ -18,10 +18,9 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import time
 
 import torch
-from _common import print_table, write_results
+from _common import Clock, best_of, print_table, write_results
 from torch import nn
 from torch.func import functional_call, jvp, vjp
 
@@ -67,14 +66,14 @@ def train(kind: str, steps: int, every: int | None, probe: int = 512, tracking: 
         mon = StabilityMonitor(model, loss_fn, (X[:probe], y[:probe]), every=every, alerts="off",
                                metrics=("sharpness", "probe_loss"), tracking=tracking)
     gen = torch.Generator().manual_seed(0)
-    t0, c0 = time.perf_counter(), time.process_time()
+    clock = Clock()
     for step in range(steps):
         sgd_step(model, opt, X, y, gen)
         if mon is not None:
             row = mon.on_step(step, opt)
             if snapshots is not None and row is not None and row.get("check"):
                 snapshots.append((step, copy.deepcopy(model.state_dict()), row["sharpness"]))
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    wall, cpu = clock.elapsed()
     info: dict = {}
     if mon is not None:
         hvps = mon.history.checks().column("hvps")
@@ -104,12 +103,8 @@ def accuracy(kind: str, steps: int, every: int, probe: int, tracking: str) -> di
 
 
 def _best(fn, n: int = 7) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    """Best wall seconds of ``n`` calls of ``fn``."""
+    return best_of({"fn": fn}, n)["fn"][0]
 
 
 def hvp_costs(kind: str, probe: int = 512) -> list:
