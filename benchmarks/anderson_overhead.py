@@ -6,7 +6,12 @@ AA needs to relative gap 1e-6) without any monitoring (``record_F=False``; AA wi
 so that a loaded machine shows up as a gap between the two. ``--profile`` adds a cProfile listing of
 both loops.
 
-    python benchmarks/anderson_overhead.py [--repeat 15] [--profile]
+    python benchmarks/anderson_overhead.py [--repeat 15] [--profile] [--baseline DIR]
+
+``--baseline DIR`` also times an earlier implementation, interleaved with the current one: DIR is the
+``stablelearn/anderson`` package folder of another commit, e.g. ``git archive 502fc1c src/stablelearn/anderson |
+tar -x -C /tmp/old`` then ``--baseline /tmp/old/src/stablelearn/anderson``; it is loaded as
+``stablelearn.anderson_baseline`` (its relative imports resolve to the installed ``stablelearn``).
 
 Prints a Markdown table and writes benchmarks/results/anderson_overhead.json.
 """
@@ -20,7 +25,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import cProfile
+import importlib.util
 import pstats
+import sys
 
 import numpy as np
 
@@ -33,17 +40,29 @@ PROBLEMS = [lambda: P.quadratic(300, 1e2), lambda: P.ridge("digits", 1e-3), lamb
 TARGET = 1e-6
 
 
-def runner(p, method: str, k: int):
+def runner(p, method: str, k: int, solver=solve):
     kw = {"F": p.F} if method == "egaa" else {}
-    return lambda: solve(p.x0, grad=p.grad, prox=p.prox, L=p.L, method=method, max_iter=k, tol=0.0,
-                         record_F=False, **kw)
+    return lambda: solver(p.x0, grad=p.grad, prox=p.prox, L=p.L, method=method, max_iter=k, tol=0.0,
+                          record_F=False, **kw)
+
+
+def load_baseline(folder: str):
+    """``solve`` of the ``stablelearn.anderson`` package in ``folder`` (an earlier commit's copy)."""
+    name = "stablelearn.anderson_baseline"
+    spec = importlib.util.spec_from_file_location(name, f"{folder}/__init__.py", submodule_search_locations=[folder])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.solve
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--baseline", help="folder of an earlier stablelearn/anderson package to time beside this one")
     args = ap.parse_args()
+    old = load_baseline(args.baseline) if args.baseline else None
     rows, out = [], []
     for build in PROBLEMS:
         p = build()
@@ -51,15 +70,18 @@ def main() -> None:
         hit = np.flatnonzero(p.rel_gap(r.history.F) <= TARGET)
         k = int(hit[0]) if hit.size else 3000
         fns = {m: runner(p, m, k) for m in ("aa", "egaa")}
+        if old is not None:
+            fns.update({f"baseline {m}": runner(p, m, k, old) for m in ("aa", "egaa")})
         best = best_of(fns, args.repeat)
         eg = fns["egaa"]()
         rows.append([p.name, k, *(f"{best[m][0] / k * 1e6:.0f} / {best[m][1] / k * 1e6:.0f}" for m in fns),
                      round(best["egaa"][0] / best["aa"][0], 3), round(best["egaa"][1] / best["aa"][1], 3),
-                     round(eg.n_F / max(eg.n_iter, 1), 3)])
+                     round(eg.n_F / max(eg.n_iter, 1), 3)]
+                    + ([round(best[m][1] / best[f"baseline {m}"][1], 3) for m in ("aa", "egaa")] if old else []))
         out.append({"problem": p.name, "iterations": k, "best_wall_s": {m: best[m][0] for m in fns},
                     "best_cpu_s": {m: best[m][1] for m in fns}})
         if args.profile:
-            for m, fn in fns.items():
+            for m, fn in list(fns.items())[:2]:
                 print(f"--- cProfile {p.name} {m}")
                 prof = cProfile.Profile()
                 prof.runcall(lambda: [fn() for _ in range(5)])
@@ -67,9 +89,12 @@ def main() -> None:
     load = os.getloadavg()[0]
     table = print_table(f"Per-iteration cost, EG-AA default vs AA, same iteration count (best of {args.repeat}, "
                         f"interleaved; us wall / us CPU; load average {load:.1f})",
-                        ["problem", "iterations", "AA", "EG-AA default", "wall ratio", "CPU ratio",
-                         "EG-AA F evals / iter"], rows)
-    write_results("anderson_overhead", {"table": table, "runs": out, "load_average": load})
+                        ["problem", "iterations", "AA", "EG-AA default",
+                         *(["baseline AA", "baseline EG-AA default"] if old else []), "wall ratio", "CPU ratio",
+                         "EG-AA F evals / iter", *(["AA / baseline AA (CPU)", "EG-AA / baseline EG-AA (CPU)"]
+                                                   if old else [])], rows)
+    write_results("anderson_overhead_baseline" if old else "anderson_overhead",
+                  {"table": table, "runs": out, "load_average": load, "baseline": args.baseline})
 
 
 if __name__ == "__main__":

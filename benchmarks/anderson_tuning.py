@@ -63,6 +63,10 @@ CANDIDATES = {
     "hybrid 20/0.9, for good": {"method": "egaa", "governor": "hybrid", "stall_window": 20, "stall_factor": 0.9,
                                 "stall_steps": 0},
     "hybrid 20/0.9, 20 (hybrid, new default)": {"method": "egaa", "preset": "hybrid"},
+    # fourth pass: a stronger Tikhonov weight on the least squares (AA keeps 1e-10)
+    "hybrid, reg 1e-8": {"method": "egaa", "preset": "hybrid", "reg": 1e-8},
+    "hybrid, reg 1e-6": {"method": "egaa", "preset": "hybrid", "reg": 1e-6},
+    "hybrid, reg 1e-4": {"method": "egaa", "preset": "hybrid", "reg": 1e-4},
 }
 TARGET, BUDGET = 1e-6, 3000
 
