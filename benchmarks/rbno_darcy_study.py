@@ -7,6 +7,8 @@ per option, the mean excess loss ``J_r(c) - J_r(c*)`` on the training parameters
 split of 1,024 fresh parameters (drawn from the parameter law, disjoint from the training, checkpoint
 and test parameters; options are compared on it), and on the test parameters, with the
 network-to-RB-optimum ratio of the relative X error on the test set (reported, never used to choose).
+Each printed line (and the JSON) also splits the selection X distance by thirds of ``tr A(mu)`` (soft,
+middle, stiff parameters), which shows where the X error sits (``docs/rbno.md`` "Darcy study").
 
     python benchmarks/rbno_darcy_study.py [VARIANT ...]        # all variants when none is named
     python benchmarks/rbno_darcy_study.py --list
