@@ -49,10 +49,10 @@ def runner(p, method: str, k: int, solver=solve):
 def load_baseline(folder: str):
     """``solve`` of the ``stablelearn.anderson`` package in ``folder`` (an earlier commit's copy)."""
     name = "stablelearn.anderson_baseline"
-    spec = importlib.util.spec_from_file_location(name, f"{folder}/__init__.py", submodule_search_locations=[folder])
-    module = importlib.util.module_from_spec(spec)
+    found = importlib.util.spec_from_file_location(name, f"{folder}/__init__.py", submodule_search_locations=[folder])
+    module = importlib.util.module_from_spec(found)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    found.loader.exec_module(module)
     return module.solve
 
 
