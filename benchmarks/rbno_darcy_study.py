@@ -68,6 +68,7 @@ VARIANTS: dict[str, dict] = {
     "trace-weighted, lr 1e-3": dict(CHOSEN, weighting="trace", lr=1e-3),
     "trace-weighted, raw inputs": dict(CHOSEN, weighting="trace", input_scale=None),
     "inverse-trace-weighted, 4x384": dict(CHOSEN, weighting="inverse_trace", hidden=[384] * 4),
+    "trace-weighted, 12000 steps, 3x128": dict(CHOSEN, weighting="trace", steps=12000, hidden=[128] * 3),
     "inverse-trace-weighted, 12000 steps": dict(CHOSEN, weighting="inverse_trace", steps=12000),
     "inverse-trace-weighted, 3x128": dict(CHOSEN, weighting="inverse_trace", hidden=[128] * 3),
     "inverse-trace-weighted, raw inputs": dict(CHOSEN, weighting="inverse_trace", input_scale=None),
