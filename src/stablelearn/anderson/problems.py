@@ -77,7 +77,7 @@ class Problem:
 class _Product:
     """``M @ w`` with the last product kept: the objective and the gradient at the same point (EG-AA's
     guard evaluates F(x~), the next iteration grad(x~)) share one matrix-vector product. The cache is
-    checked by value (``array_equal`` on a copy), so arrays changed in place are never served stale."""
+    checked by value (elementwise ``==`` against a copy), so arrays changed in place are never served stale."""
 
     def __init__(self, M: np.ndarray) -> None:
         self.M = M
