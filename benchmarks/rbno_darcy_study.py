@@ -97,6 +97,8 @@ def main() -> None:
     ap.add_argument("variants", nargs="*", help="names of VARIANTS (default: all)")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--problem", default="darcy", choices=("heat", "darcy", "elasticity"))
+    ap.add_argument("--net-seed", type=int, default=0,
+                    help="seed of the networks' initialisation and batches (the data splits keep theirs)")
     ap.add_argument("--cache", default=None, help="an .npz keeping the POD basis and test solutions between runs")
     args = ap.parse_args()
     if args.list:
@@ -121,7 +123,8 @@ def main() -> None:
             t = dict(DEFAULT, **VARIANTS[name])
             cpu = time.process_time()
             members = []
-            for member_seed in [0] + spawn_seeds(0, t.get("members", 1) - 1):  # member 0: the single network
+            s0 = args.net_seed
+            for member_seed in [s0] + spawn_seeds(s0, t.get("members", 1) - 1):  # member 0: the single network
                 net = RBNO(red, hidden=tuple(t["hidden"]), input_scale=t.get("input_scale"),
                            field_blocks=t.get("field_blocks", 0), seed=member_seed)
                 net.fit(mu_train, steps=t["steps"], batch_size=t["batch_size"], lr=t["lr"],
@@ -147,7 +150,7 @@ def main() -> None:
         ["option", "excess train", "excess selection", "excess test", "X dist^2 to c* (train)",
          "X dist^2 to c* (selection)", "test ratio to RB optimum", "CPU s"], rows,
         caption="options chosen on the selection split (1,024 fresh parameters); test columns are reported only")
-    write_results(f"rbno_{args.problem}_study" + ("" if args.variants == [] else "_" + "_".join(
+    write_results(f"rbno_{args.problem}_study" + (f"_seed{args.net_seed}" if args.net_seed else "") + ("" if args.variants == [] else "_" + "_".join(
         n.replace(" ", "-").replace(",", "") for n in names))[:80], {"cell": cell, "default": DEFAULT, "table": table,
                                                      "selection_X_dist2_by_trace_third": breakdown})
 

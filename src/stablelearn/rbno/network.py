@@ -221,8 +221,8 @@ class RBNO(_Operator):
         MLP only: with ``k > 0``, the input also holds, on a ``k x k`` grid of blocks of the domain's
         bounding box, the logarithms of the block means of the coefficient ``theta`` and of ``1 / theta``
         over the elements (an option of ours, ``docs/rbno.md`` "Darcy study"): label-free functions of the
-        parameter, on which the FOSLS matrix depends affinely (``theta`` and ``theta^2`` terms), that
-        the MLP need not learn from the parameter vector. 0: none (the first version).
+        parameter that the MLP would otherwise have to build from the parameter vector. 0: none (the
+        first version).
     seed : None, int or numpy.random.Generator
         Initialisation and batch-sampling seed. Torch's global RNG is never touched.
     dtype, device
