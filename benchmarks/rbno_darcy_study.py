@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 from _common import print_table, write_results
 
-from stablelearn._conventions import limit_threads, spawn_seeds
-from stablelearn.experiments.rbno import EXPERIMENT, make_problem, offline
-from stablelearn.rbno import RBNO, RBNOEnsemble, ReducedFOSLS, relative_error
+from stablelearn._conventions import limit_threads
+from stablelearn.experiments.rbno import EXPERIMENT, make_problem, offline, train_networks
+from stablelearn.rbno import ReducedFOSLS, relative_error
 
 DEFAULT = dict(EXPERIMENT.full["train"])  # the previous default: 3x128, AdamW 3e-3, 6000 steps, ckpt, re-solve
 RIDGES_WIDE = [1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1]
@@ -122,17 +122,7 @@ def main() -> None:
         for name in names:
             t = dict(DEFAULT, **VARIANTS[name])
             cpu = time.process_time()
-            members = []
-            s0 = args.net_seed
-            for member_seed in [s0] + spawn_seeds(s0, t.get("members", 1) - 1):  # member 0: the single network
-                net = RBNO(red, hidden=tuple(t["hidden"]), input_scale=t.get("input_scale"),
-                           field_blocks=t.get("field_blocks", 0), seed=member_seed)
-                net.fit(mu_train, steps=t["steps"], batch_size=t["batch_size"], lr=t["lr"],
-                        weight_decay=t.get("weight_decay", 0.0), validation=mu_ckpt, eval_every=t["eval_every"],
-                        refit_output=True, ridge=t["ridges"], output_map=t.get("output_map", "std"),
-                        weighting=t.get("weighting", "none"), progress=False)
-                members.append(net)
-            model = members[0] if len(members) == 1 else RBNOEnsemble(members)
+            model, _ = train_networks(red, mu_train, t, args.net_seed, validation=mu_ckpt)  # as the experiment
             cpu = time.process_time() - cpu
             ex = [float(model.excess_loss(m).mean()) for m in (mu_train, mu_sel, mu_test)]
             d_train = float(((model.coefficients(mu_train) - red.optimum(mu_train)) ** 2).sum(-1).mean())

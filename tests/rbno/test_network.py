@@ -202,18 +202,18 @@ def test_field_block_inputs():
 
 def test_trace_weighting(heat16, heat_rb, one_thread):
     """weighting="trace" divides each parameter's J_r by tr A(mu) / mean tr A: same minimisers, equal traces."""
-    from stablelearn.rbno.network import _weighted
+    from stablelearn.rbno.network import _scaled, _weights
 
     red = heat_rb[2]
     mu = heat16.sample(40, seed=3)
     s = red.system(mu)
-    w = _weighted(s, "trace", 0.5)
+    w = _scaled(s, _weights(s, "trace") / 0.5)
     assert torch.allclose(w.A.diagonal(dim1=1, dim2=2).sum(-1), torch.full((40,), 2.0, dtype=torch.float64))
     assert torch.allclose(w.optimum(), s.optimum(), rtol=1e-8, atol=1e-10)
     c = s.optimum() + 0.1
     ratio = w.loss(c) / s.loss(c)
     assert torch.allclose(ratio, 2.0 / s.A.diagonal(dim1=1, dim2=2).sum(-1))
-    wi = _weighted(s, "inverse_trace", 1.0)
+    wi = _scaled(s, _weights(s, "inverse_trace"))
     assert torch.allclose(wi.loss(c) / s.loss(c), torch.linalg.inv(s.A).diagonal(dim1=1, dim2=2).sum(-1))
     for weighting in ("trace", "inverse_trace"):
         net = RBNO(red, hidden=(8,), seed=0)

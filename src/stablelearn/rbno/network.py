@@ -354,8 +354,9 @@ class RBNO(_Operator):
         mu, lab, val = self._parameter_sets(mu, labelled, validation)
         sys_train = self.reduced.system(mu)
         if weighting != "none":
-            w_ref = float(_weights(sys_train, weighting).mean())
-            sys_train = _weighted(sys_train, weighting, w_ref)
+            w = _weights(sys_train, weighting)
+            w_ref = float(w.mean())
+            sys_train = _scaled(sys_train, w / w_ref)
         c_lab = sys_train.optimum() if lab is None else self.reduced.optimum(lab)
         ref = c_lab if lab is not None else c_lab[:256]
         self.c_mean = ref.mean(0)
@@ -368,7 +369,7 @@ class RBNO(_Operator):
         x_lab = self._inputs(lab) if lab is not None else None
         sys_val, x_val = (self.reduced.system(val), self._inputs(val)) if val is not None else (None, None)
         if sys_val is not None and weighting != "none":
-            sys_val = _weighted(sys_val, weighting, w_ref)
+            sys_val = _scaled(sys_val, _weights(sys_val, weighting) / w_ref)
         gen = torch_generator(self._batch_seed)
         opt = torch.optim.AdamW(self.net.parameters(), lr=lr, weight_decay=weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
@@ -563,9 +564,8 @@ def _weights(s: ReducedSystem, weighting: str) -> torch.Tensor:
     return torch.linalg.inv(s.A).diagonal(dim1=1, dim2=2).sum(-1)
 
 
-def _weighted(s: ReducedSystem, weighting: str, ref: float) -> ReducedSystem:
-    """The system with each parameter's quadratic scaled by ``w(mu) / ref`` (same minimisers)."""
-    w = _weights(s, weighting) / ref
+def _scaled(s: ReducedSystem, w: torch.Tensor) -> ReducedSystem:
+    """The system with each parameter's quadratic scaled by ``w(mu)`` (same minimisers)."""
     return ReducedSystem(s.A * w[:, None, None], s.b * w[:, None], s.f * w)
 
 
