@@ -450,12 +450,10 @@ class Accelerator:
         return 0 if self._window is None else self._window.k
 
     def _cap(self) -> float:
-        if self.governor == "dissipative":
+        if self.governor == "dissipative" or (self.governor == "hybrid" and self._stalled):
             return min(self.beta_max, (self.a + max(self._beta_prev, 0.0)) / (self.a + 1.0))
         if self.governor == "cap":
             return self.beta_max
-        if self.governor == "hybrid" and self._stalled:
-            return min(self.beta_max, (self.a + max(self._beta_prev, 0.0)) / (self.a + 1.0))
         if self.governor in ("trust", "hybrid"):
             return self._bound
         return np.inf
