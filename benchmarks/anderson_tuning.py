@@ -67,6 +67,8 @@ CANDIDATES = {
     "hybrid, reg 1e-8": {"method": "egaa", "preset": "hybrid", "reg": 1e-8},
     "hybrid, reg 1e-6": {"method": "egaa", "preset": "hybrid", "reg": 1e-6},
     "hybrid, reg 1e-4": {"method": "egaa", "preset": "hybrid", "reg": 1e-4},
+    # fifth pass: a rejected candidate becomes a trial point (the watchdog technique)
+    "hybrid, lookahead": {"method": "egaa", "preset": "hybrid", "on_reject": "lookahead"},
 }
 TARGET, BUDGET = 1e-6, 3000
 

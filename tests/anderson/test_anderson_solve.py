@@ -349,3 +349,47 @@ def test_fast_loop_reproduces_the_previous_implementation(case):
         np.testing.assert_allclose(r.x, ref[f"{case}/{name}/x"], rtol=1e-12, atol=1e-300, err_msg=name)
         np.testing.assert_allclose(r.history.F, ref[f"{case}/{name}/F"], rtol=1e-12, err_msg=name)
         assert r.n_F == int(ref[f"{case}/{name}/n_F"]), name
+
+
+def test_lookahead_keeps_the_guarded_sequence_monotone_and_falls_back():
+    """on_reject="lookahead": a rejected candidate is a trial point, not an iterate. The recorded iterates
+    (``Accelerator.iterate``) keep F monotone; where plain AA diverges some trials fail and fall back to the
+    rejected step's base step with a restart; and on ridge/digits l2 = 1e-4, where AA's F rises for four
+    steps and recovers, the lookahead follows AA (no more iterations to gap 1e-6)."""
+    raw = logistic("wine", standardize=False)
+    seen = {"trial": 0, "fallback": 0}
+
+    def cb(k, z, info):
+        seen["trial"] += info.trial
+        seen["fallback"] += info.restarted
+
+    res = raw.solve(on_reject="lookahead", max_iter=1000, tol=1e-12, callback=cb)
+    F = res.history.F
+    assert np.all(np.diff(F) <= 1e-13 * np.maximum(1.0, np.abs(F[:-1])))
+    assert seen["trial"] > 0 and seen["fallback"] > 0
+    assert raw.rel_gap(F)[-1] <= 1e-6
+    assert res.n_F <= 1.1 * res.n_iter + 1
+    p = ridge("digits", 1e-4)
+    aa, la = (p.solve(method, max_iter=400, tol=1e-12, **kw) for method, kw in
+              (("aa", {}), ("egaa", {"on_reject": "lookahead"})))
+    assert np.any(np.diff(aa.history.F) > 0)  # precondition: AA's objective is not monotone here
+    assert np.all(np.diff(la.history.F) <= 1e-13 * np.abs(la.history.F[:-1]))
+    k_aa, k_la = (int(np.flatnonzero(p.rel_gap(r.history.F) <= 1e-6)[0]) for r in (aa, la))
+    assert k_la <= k_aa
+
+
+def test_lookahead_iterate_is_the_anchor_while_a_trial_is_pending(logreg_raw):
+    """In one's own loop: ``iterate(y)`` is y itself except while y is a trial point, when it is the last point
+    the guard passed (whose F is never above the previous one's)."""
+    p = logreg_raw
+    T = lambda x: x - p.grad(x) / p.L
+    acc, x = Accelerator(5, on_reject="lookahead", h=1.0 / p.L, smooth=True), p.x0
+    F_prev, trials = p.F(x), 0
+    for _ in range(300):
+        x = acc.step(x, T(x), energy=p.F)
+        it = acc.iterate(x)
+        assert (it is x) != acc.info.trial
+        trials += acc.info.trial
+        assert p.F(it) <= F_prev + 1e-13 * abs(F_prev)
+        F_prev = p.F(it)
+    assert trials > 0

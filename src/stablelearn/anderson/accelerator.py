@@ -28,12 +28,15 @@ from .dynamics import effective_mass
 #: "hybrid" (trust, dissipative after a stagnation test fires), "dissipative" (the "faithful" preset), "cap", "none".
 GOVERNORS = ("trust", "dissipative", "cap", "none", "hybrid")
 #: What the accelerator does with its memory when the guard rejects a candidate.
-ON_REJECT = ("restart", "keep", "drop_newest")
+ON_REJECT = ("restart", "keep", "drop_newest", "lookahead")
 #: What the energy guard compares a candidate with (docs/anderson.md, "The guard").
 GUARD_REFS = ("auto", "descent", "base_step", "monotone")
 #: The "descent" guard treats a candidate within this many units of the dtype's epsilon (relative to
 #: E(x)) of its reference as a tie, and accepts it.
 TIE_ULPS = 8.0
+#: ``on_reject="lookahead"``: at most this many trial points in a row before falling back to the last
+#: point the guard passed (docs/anderson.md, "Fifth pass").
+LOOKAHEAD_STEPS = 4
 
 
 _EPS64 = float(np.finfo(np.float64).eps)
@@ -76,7 +79,7 @@ def resolve_on_reject(on_reject: str | None, restart_on_reject: bool | None = No
 
     Parameters
     ----------
-    on_reject : {"restart", "keep", "drop_newest"} or None
+    on_reject : {"restart", "keep", "drop_newest", "lookahead"} or None
         None: ``"restart"``, or what ``restart_on_reject`` says.
     restart_on_reject : bool or None
         Deprecated: True is ``"restart"``, False ``"keep"``; warns with :class:`DeprecationWarning`.
@@ -303,6 +306,8 @@ class StepInfo:
         Energy (objective) evaluations made by this step.
     mass : float
         Effective mass ``M`` of the step (``dynamics.effective_mass``; 1/2 for a plain step).
+    trial : bool
+        The rejected candidate was returned as a trial point (``on_reject="lookahead"``).
     """
 
     theta: float = 1.0
@@ -314,6 +319,7 @@ class StepInfo:
     governed: bool = False
     n_energy: int = 0
     mass: float = 0.5
+    trial: bool = False
 
 
 class Accelerator:
@@ -361,8 +367,15 @@ class Accelerator:
         epsilon (relative to E) of the reference as a tie, and accept it.
     sigma : float, default 0.0
         Margin of ``"monotone"``.
-    on_reject : {"restart", "keep", "drop_newest"}, default "restart"
-        What a rejection does to the memory: clear it, keep it, or forget its newest column.
+    on_reject : {"restart", "keep", "drop_newest", "lookahead"}, default "restart"
+        What a rejection does to the memory: clear it, keep it, or forget its newest column; or
+        ``"lookahead"`` (the watchdog technique of Chamberlain, Powell, Lemarechal & Pedersen 1982): the
+        rejected candidate is returned as a *trial point* (``info.trial``) with the memory kept, and the
+        next steps go on from it as plain AA would, for at most :data:`LOOKAHEAD_STEPS` trial points
+        while ``||r||`` keeps falling; the first of their candidates that passes the rejected step's
+        guard reference is accepted, and otherwise the step falls back to that step's ``T x`` and
+        restarts. The guarded sequence (:meth:`iterate`) stays monotone; the trial points need not.
+        Reconstructed, an option (docs/anderson.md, "Fifth pass").
     restart_on_reject : bool, optional
         Deprecated alias: True means ``on_reject="restart"``, False ``on_reject="keep"``
         (:class:`DeprecationWarning`; a :class:`ValueError` if it contradicts ``on_reject``).
@@ -443,6 +456,7 @@ class Accelerator:
         self._stalled = 0  # steps left under the dissipative bound (-1: for good)
         self._res_hist: list[float] = []
         self._known: _Bracket | None = None  # what is known of the energy of the point last returned
+        self._trial: _Trial | None = None  # set while the point last returned is a lookahead trial
 
     @property
     def memory(self) -> int:
@@ -498,38 +512,38 @@ class Accelerator:
         known.parent = None
         return known
 
-    def _base_step_bracket(self, bx: "_Bracket", Tx: Array) -> "_Bracket":
-        """Bounds on E(T x) from those on E(x): the descent lemma (``h`` given: ``E(Tx) <= E(x) - |r|^2/(2h)``)
-        and, for ``smooth``, convexity (``E(Tx) >= E(x) - |r|^2/h``)."""
+    def _base_step_bracket(self, bx: "_Bracket", Tx: Array, nr: float) -> "_Bracket":
+        """Bounds on E(T x) from those on E(x), ``nr = |T x - x|``: the descent lemma (``h`` given:
+        ``E(Tx) <= E(x) - |r|^2/(2h)``) and, for ``smooth``, convexity (``E(Tx) >= E(x) - |r|^2/h``)."""
         if self.h is None:
             return _Bracket(Tx)
-        q = _sq(self._nr) / self.h
+        q = _sq(nr) / self.h
         lo = bx.lo - q if self.smooth else -np.inf
         return _Bracket(Tx, lo, bx.hi - 0.5 * q)
 
-    def _guard(self, bx: "_Bracket", Tx: Array, r: Array, cand: Array, energy: Callable[[Array], float],
-               info: StepInfo) -> tuple[bool, float, "_Bracket | None"]:
-        """The energy guard, evaluating E only where the known bounds cannot decide: the decision is the one
-        the fully evaluated guard would take (docs/anderson.md, "The guard"). Returns the decision, E(cand)
-        (inf if not evaluated) and the bracket of E(T x) if one was built."""
+    def _reference(self, bx: "_Bracket", Tx: Array) -> tuple["_Bracket", float]:
+        """The guard's reference point, with what is known of its energy, and the margin below it."""
         if self._ref == "base_step":
-            ref = bT = self._base_step_bracket(bx, Tx)
-            margin = 0.0
-        else:
-            ref, bT = bx, None
-            scale = 0.5 if self._ref == "descent" else self.sigma
-            margin = scale * _sq(self._nr) / self.h if scale > 0 else 0.0
+            return self._base_step_bracket(bx, Tx, self._nr), 0.0
+        scale = 0.5 if self._ref == "descent" else self.sigma
+        return bx, (scale * _sq(self._nr) / self.h if scale > 0 else 0.0)
+
+    def _guard(self, bx: "_Bracket", r: Array, cand: Array, ref: "_Bracket", margin: float,
+               energy: Callable[[Array], float], info: StepInfo) -> tuple[bool, float]:
+        """The energy guard ``E(cand) <= threshold(E(ref)) `` (:meth:`_threshold`), evaluating E only where the
+        known bounds cannot decide: the decision is the one the fully evaluated guard would take
+        (docs/anderson.md, "The guard"). Returns the decision and E(cand) (inf if not evaluated)."""
         hi_ref = self._threshold(ref.hi, margin)
         if self.smooth and self.h is not None and math.isfinite(bx.lo):
             # convexity: E(cand) >= E(x) + <grad E(x), cand - x> = E(x) - <r, cand - x> / h
             if bx.lo - (B.vdot(r, cand) - B.vdot(r, bx.point)) / self.h > hi_ref:
-                return False, np.inf, bT  # certainly rejected: E(cand) is not needed
+                return False, np.inf  # certainly rejected: E(cand) is not needed
         e_cand = self._evaluate(_Bracket(cand), energy, info)
         if not math.isfinite(e_cand) or e_cand > hi_ref:
-            return False, e_cand, bT
+            return False, e_cand
         if e_cand <= self._threshold(ref.lo, margin):
-            return True, e_cand, bT
-        return e_cand <= self._threshold(self._evaluate(ref, energy, info), margin), e_cand, bT
+            return True, e_cand
+        return e_cand <= self._threshold(self._evaluate(ref, energy, info), margin), e_cand
 
     def step(self, x: Array, Tx: Array, energy: Callable[[Array], float] | None = None) -> Array:
         """One AA/EG-AA step.
@@ -601,14 +615,18 @@ class Accelerator:
             else:  # a new problem size: start a fresh memory
                 self._window.clear()
         self._prev = (x, r, Tx)
+        trial, self._trial = self._trial, None
+        if trial is not None and trial.point is not x:  # the caller did not go on from the trial point
+            trial = None
+        give_up = trial is not None and nr > trial.last_nr  # ||r|| rose during the trial: back to the anchor
         k = self.memory
         if self._cool > 0:  # plain steps after a rejection (see ``cooldown``)
             self._cool -= 1
             k = 0
         out = Tx
         bx = self._bracket_of(x, r, nr) if energy is not None else None
-        bT = None
-        if k > 0:
+        ref, rejected = None, give_up
+        if k > 0 and not give_up:
             reg = self.reg if self._eps < 1e-10 else max(self.reg, self._eps)
             gamma, info.theta = self._window.solve(r, reg, nr)
             info.beta_bar_raw = info.beta_bar = float(-gamma.sum())
@@ -622,25 +640,44 @@ class Accelerator:
             if self.relaxation != 1.0:
                 cand = self.relaxation * cand + (1.0 - self.relaxation) * self._window.subtract_from(x, gamma, "X")
             ok = B.all_finite(cand)
+            e_cand = np.inf
             if ok and energy is not None:
-                ok, e_cand, bT = self._guard(bx, Tx, r, cand, energy, info)
-                if ok:
-                    self._known = _Bracket(cand, e_cand, e_cand)
+                # a lookahead step answers to the reference of the step whose candidate it follows
+                ref, margin = (trial.ref, trial.margin) if trial is not None else self._reference(bx, Tx)
+                ok, e_cand = self._guard(bx, r, cand, ref, margin, energy, info)
             if ok:
                 out = cand
+                if energy is not None:
+                    self._known = _Bracket(cand, e_cand, e_cand)
                 self._bound = self._bound * self.growth
+            elif self.on_reject == "lookahead" and B.all_finite(cand) and (trial is None or trial.left > 0):
+                # the rejected candidate becomes a trial point: the next steps go on from it, and their
+                # candidates must pass the anchor's reference, else the anchor's base step is taken
+                if trial is None:
+                    trial = _Trial(cand, x, r, nr, Tx, bx, ref, margin, info.beta_bar_raw, LOOKAHEAD_STEPS, nr)
+                trial.point, trial.left, trial.last_nr = cand, trial.left - 1, nr
+                self._trial = trial
+                self._known = _Bracket(cand, e_cand, e_cand) if math.isfinite(e_cand) else _Bracket(cand)
+                out, info.accepted, info.trial = cand, False, True
             else:
-                info.accepted = False
-                self._res_hist.clear()  # the stagnation test counts steps the guard accepts
-                self._bound = max(self.beta_max, abs(info.beta_bar_raw) / self.growth)
-                self._cool = self.cooldown
-                if self.on_reject == "restart":
-                    self._window.clear()
-                    info.restarted = True
-                elif self.on_reject == "drop_newest":
-                    self._window.drop_newest()
+                rejected = True
+        if rejected:
+            info.accepted = False
+            beta_raw = info.beta_bar_raw
+            if trial is not None:  # the lookahead failed: the anchor's base step, as if rejected there
+                x, r, nr, Tx, bx, ref, beta_raw = trial.x, trial.r, trial.nr, trial.Tx, trial.bx, trial.ref, trial.beta_raw
+                out = Tx
+                self._prev = (x, r, Tx)
+            self._res_hist.clear()  # the stagnation test counts steps the guard accepts
+            self._bound = max(self.beta_max, abs(beta_raw) / self.growth)
+            self._cool = self.cooldown
+            if self.on_reject in ("restart", "lookahead"):
+                self._window.clear()
+                info.restarted = True
+            elif self.on_reject == "drop_newest":
+                self._window.drop_newest()
         if energy is not None and out is Tx:  # what is known of E(T x), for the next step's guard
-            bT = bT if bT is not None else self._base_step_bracket(bx, Tx)
+            bT = ref if ref is not None and ref.point is Tx else self._base_step_bracket(bx, Tx, nr)
             if bT.lo != bT.hi and self.smooth and self.h is not None:
                 bT.parent = (bx.lo, bx.hi, r, nr)
             self._known = bT
@@ -648,10 +685,29 @@ class Accelerator:
         self.info = info
         return out
 
+    def iterate(self, y: Array) -> Array:
+        """The point of the guarded (monotone) sequence that ``y``, the point the last step returned, stands
+        for: with ``on_reject="lookahead"``, the last point the guard passed while ``y`` is a trial point
+        (``info.trial``), else ``y`` itself."""
+        trial = self._trial
+        return trial.x if trial is not None and trial.point is y else y
+
     def energy_of(self, y: Array) -> float | None:
         """The energy of ``y`` if the last step evaluated it (saves an objective call), else None."""
         known = self._known
         return known.hi if known is not None and known.point is y and known.lo == known.hi else None
+
+
+class _Trial:
+    """A rejected candidate taken as a trial point (``on_reject="lookahead"``): the point, the step it was
+    rejected at (x, r, |r|, T x, the bracket of E(x)), that step's guard reference and margin, and the
+    rejected candidate's raw momentum."""
+
+    __slots__ = ("point", "x", "r", "nr", "Tx", "bx", "ref", "margin", "beta_raw", "left", "last_nr")
+
+    def __init__(self, *values: object) -> None:
+        for name, value in zip(self.__slots__, values):
+            setattr(self, name, value)
 
 
 class _Bracket:

@@ -266,6 +266,9 @@ class _Accelerated(_Base):
         super().__init__()
         self.acc, self.energy = acc, energy
 
+    def primal(self, z: Array) -> Array:
+        return self.acc.iterate(z)
+
     def step(self, z: Array, Tz: Array) -> Array:
         r, nr = self.residual if self.residual[0] is not None else (None, None)
         out = self.acc._step(z, Tz, self.energy, r, nr)
