@@ -442,7 +442,7 @@ class Accelerator:
         self.cooldown = auto_cool if cooldown is None else check_int(cooldown, "cooldown", low=0)
         self.info = StepInfo()
         self._window: QRWindow | None = None
-        self._dtype, self._eps, self._nr = None, 0.0, 0.0
+        self._dtype, self._eps, self._nr, self._tie = None, 0.0, 0.0, 0.0
         self.reset()
 
     def reset(self) -> None:
@@ -481,17 +481,12 @@ class Accelerator:
         return b.hi
 
     def _threshold(self, e: float, margin: float) -> float:
-        """The acceptance threshold for a reference point of energy ``e``: ``e - margin`` (+ the tie rule for
-        "descent" and "base_step"); increasing in ``e``, so a bracket on ``e`` brackets the threshold."""
-        if not math.isfinite(e):
-            return e
-        return e - margin + (self._tie(e) if self._ref != "monotone" else 0.0)
-
-    def _tie(self, e: float) -> float:
-        # "descent", "base_step": a tie within the rounding error of E (TIE_ULPS units of the dtype's epsilon) is not a
-        # failure; without it, candidates at rounding level are rejected at random and each rejection
-        # costs one more evaluation (docs/anderson.md, "The guard")
-        return TIE_ULPS * self._eps * abs(e)
+        """The acceptance threshold for a reference point of energy ``e``: ``e - margin``, plus for "descent" and
+        "base_step" the tie rule: a candidate within the rounding error of E (TIE_ULPS units of the dtype's
+        epsilon, relative) is not a failure; without it, candidates at rounding level are rejected at random
+        and each rejection costs one more evaluation (docs/anderson.md, "The guard"). Increasing in ``e``, so a
+        bracket on ``e`` brackets the threshold."""
+        return e - margin + self._tie * abs(e) if math.isfinite(e) else e
 
     def _bracket_of(self, x: Array, r: Array, nr: float) -> "_Bracket":
         """What is known of E(x) for the point the last step returned: exact if it evaluated it; after a
@@ -536,7 +531,7 @@ class Accelerator:
         hi_ref = self._threshold(ref.hi, margin)
         if self.smooth and self.h is not None and math.isfinite(bx.lo):
             # convexity: E(cand) >= E(x) + <grad E(x), cand - x> = E(x) - <r, cand - x> / h
-            if bx.lo - (B.vdot(r, cand) - B.vdot(r, bx.point)) / self.h > hi_ref:
+            if bx.lo - (float(r @ cand) - float(r @ bx.point)) / self.h > hi_ref:
                 return False, np.inf  # certainly rejected: E(cand) is not needed
         e_cand = self._evaluate(_Bracket(cand), energy, info)
         if not math.isfinite(e_cand) or e_cand > hi_ref:
@@ -606,6 +601,7 @@ class Accelerator:
         info = StepInfo()
         if self._dtype is None or x.dtype != self._dtype:  # (numpy reads dtype != None as != float64)
             self._dtype, self._eps = x.dtype, B.eps(x)
+            self._tie = TIE_ULPS * self._eps if self._ref != "monotone" else 0.0
         if self.m > 0 and self._prev is not None:
             if self._window is None or self._window.n != x.shape[0] or not self._window.compatible(x):
                 self._window = QRWindow(self.m, x, keep_dx=self.relaxation != 1.0)

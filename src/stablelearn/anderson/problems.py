@@ -85,7 +85,7 @@ class _Product:
         self._Mw: np.ndarray | None = None
 
     def __call__(self, w: np.ndarray) -> np.ndarray:
-        if self._w is None or self._w.shape != np.shape(w) or not (self._w == w).all():
+        if self._w is None or self._w.shape != w.shape or not (self._w == w).all():
             self._w, self._Mw = np.array(w, dtype=float), self.M @ w
         return self._Mw
 
@@ -183,7 +183,7 @@ def lasso(n_samples: int = 300, n_features: int = 600, rho: float = 0.95, seed: 
     psi = L1(lam) if l2 == 0 else ElasticNet(lam, l2)
     Ax = _Product(A)
     grad = lambda x: A.T @ (Ax(x) - b)
-    F = lambda x: 0.5 * float(np.sum((Ax(x) - b) ** 2)) + psi.value(x)
+    F = lambda x: 0.5 * float(((Ax(x) - b) ** 2).sum()) + psi.value(x)
     L = float(np.linalg.norm(A, 2) ** 2)
     from sklearn.linear_model import ElasticNet as SkEN, Lasso as SkLasso
 
@@ -262,7 +262,7 @@ def logistic(dataset: str = "breast_cancer", standardize: bool = True, l2: float
         return -(Xy.T @ expit(-margin(w))) / n + l2 * w
 
     def phi(w: np.ndarray) -> float:
-        return float(np.mean(np.logaddexp(0.0, -margin(w)))) + 0.5 * l2 * float(w @ w)
+        return float(np.logaddexp(0.0, -margin(w)).mean()) + 0.5 * l2 * float(w @ w)
 
     psi = L1(l1) if l1 > 0 else None
     F = (lambda w: phi(w) + psi.value(w)) if psi is not None else phi
@@ -313,7 +313,7 @@ def ridge(dataset: str = "digits", l2: float = 1e-3, standardize: bool = False) 
     c = X.T @ y / n
     Xw = _Product(X)
     grad = lambda w: X.T @ (Xw(w) - y) / n + l2 * w
-    F = lambda w: 0.5 * float(np.sum((Xw(w) - y) ** 2)) / n + 0.5 * l2 * float(w @ w)
+    F = lambda w: 0.5 * float(((Xw(w) - y) ** 2).sum()) / n + 0.5 * l2 * float(w @ w)
     eig = np.linalg.eigvalsh(G)
     w_star = np.linalg.solve(G, c)
     return Problem(f"ridge {dataset} l2={l2:g}", grad, F, None, float(eig[-1]), np.zeros(d), F(w_star),
