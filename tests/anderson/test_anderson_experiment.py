@@ -12,7 +12,7 @@ def test_quick_profile_end_to_end(tmp_path):
     rec = run_experiment(EXPERIMENT, tmp_path, profile="quick", progress=False)
     assert rec["status"] == "ok", rec["error"]
     claims = rec["claims"]
-    assert len(claims) == 20 and all(isinstance(c["holds"], bool) for c in claims)
+    assert len(claims) == 24 and all(isinstance(c["holds"], bool) for c in claims)
     # monotonicity is a guarantee of the guard (h = 1/L): the monotonicity claims must hold
     assert all(c["holds"] for c in claims if "monotone" in c["statement"])
     # the default preset (issue 15): no more iterations than AA wherever AA converges, converges where

@@ -265,9 +265,8 @@ class _Accelerated(_Base):
     def __init__(self, acc: Accelerator, energy: Callable | None) -> None:
         super().__init__()
         self.acc, self.energy = acc, energy
-
-    def primal(self, z: Array) -> Array:
-        return self.acc.iterate(z)
+        if acc.on_reject == "lookahead":  # the recorded iterate of a trial point is the last one the guard passed
+            self.primal = acc.iterate
 
     def step(self, z: Array, Tz: Array) -> Array:
         r, nr = self.residual if self.residual[0] is not None else (None, None)

@@ -24,8 +24,10 @@ METHODS = {  # label -> solve() keywords
     "EG-AA trust": {"method": "egaa", "preset": "trust"},
     "EG-AA faithful": {"method": "egaa", "preset": "faithful"},
     "EG-AA robust": {"method": "egaa", "preset": "robust"},
+    # fifth pass: the default with the watchdog after a rejection (an option: it loses on the tuning set)
+    "EG-AA lookahead": {"method": "egaa", "preset": "hybrid", "on_reject": "lookahead"},
 }
-EGAA = ("EG-AA hybrid (default)", "EG-AA bracket", "EG-AA trust", "EG-AA faithful", "EG-AA robust")
+EGAA = ("EG-AA hybrid (default)", "EG-AA bracket", "EG-AA trust", "EG-AA faithful", "EG-AA robust", "EG-AA lookahead")
 TARGETS = (1e-6, 1e-10)
 WINDOWED = ("aa", "aa_safe", "aa1_safe", "egaa")  # the methods that take a window m
 
@@ -309,7 +311,11 @@ def run(ctx: Context) -> Result:
         "chosen on a tuning set disjoint from this suite; 'trust' (the first default) = descent guard + the same "
         "governor; "
         "'faithful' = energy guard F(x~) <= F(T x) with fallback and restart + dissipative governor "
-        "beta_bar <= min(1, (4 + beta_prev)/5); 'robust' = guard F(x~) <= F(T x) only. AA = type-II, reg 1e-10 relative, "
+        "beta_bar <= min(1, (4 + beta_prev)/5); 'robust' = guard F(x~) <= F(T x) only; 'lookahead' = 'hybrid' whose "
+        "rejected candidate becomes a trial point (memory kept) for up to 4 steps while ||r|| falls, the first "
+        "candidate that passes the rejected step's reference accepted, else back to that step's base step with a "
+        "restart, the recorded iterates being the points the guard passed (an option, not the default: it was "
+        "worse on the tuning set). AA = type-II, reg 1e-10 relative, "
         "solved on an incrementally updated QR factor. AA-safe = SCS-style residual safeguard. AA-I-S is written "
         "from Zhang, O'Donoghue & Boyd (2020), not from their code. The numbers are ours, not the paper's "
         f"(it reports none that could be retrieved). Profile {ctx.profile}: budget {cfg['max_iter']} iterations, "
