@@ -34,4 +34,9 @@ def test_quick_profile_end_to_end(tmp_path):
 def test_full_profile_end_to_end(tmp_path):
     rec = run_experiment(EXPERIMENT, tmp_path, profile="full", progress=False)
     assert rec["status"] == "ok", rec["error"]
-    assert all(c["holds"] for c in rec["claims"] if "monotone" in c["statement"])
+    # the presets' monotonicity is a guarantee of the guard; the lookahead's recorded iterates reach F's
+    # float64 rounding floor on the kappa = 1e6 quadratic (a rise of 3e-12 of |F| was measured once,
+    # docs/anderson.md), so for every EG-AA variant a rise may not exceed 1e-11 of max(1, |F|)
+    assert all(c["holds"] for c in rec["claims"] if "monotone" in c["statement"] and "lookahead" not in c["statement"])
+    data = json.loads((tmp_path / "anderson" / "result.json").read_text())["data"]
+    assert max(max(v.values()) for v in data["largest_rise"].values()) <= 1e-11
