@@ -661,7 +661,8 @@ class Accelerator:
             info.accepted = False
             beta_raw = info.beta_bar_raw
             if trial is not None:  # the lookahead failed: the anchor's base step, as if rejected there
-                x, r, nr, Tx, bx, ref, beta_raw = trial.x, trial.r, trial.nr, trial.Tx, trial.bx, trial.ref, trial.beta_raw
+                x, r, nr, Tx, bx, ref = trial.x, trial.r, trial.nr, trial.Tx, trial.bx, trial.ref
+                beta_raw = trial.beta_raw
                 out = Tx
                 self._prev = (x, r, Tx)
             self._res_hist.clear()  # the stagnation test counts steps the guard accepts
@@ -696,8 +697,8 @@ class Accelerator:
 
 class _Trial:
     """A rejected candidate taken as a trial point (``on_reject="lookahead"``): the point, the step it was
-    rejected at (x, r, |r|, T x, the bracket of E(x)), that step's guard reference and margin, and the
-    rejected candidate's raw momentum."""
+    rejected at (x, r, |r|, T x, the bracket of E(x)), that step's guard reference and margin, the rejected
+    candidate's raw momentum, the trial points still allowed, and |r| at the latest trial point."""
 
     __slots__ = ("point", "x", "r", "nr", "Tx", "bx", "ref", "margin", "beta_raw", "left", "last_nr")
 

@@ -243,7 +243,8 @@ def run(ctx: Context) -> Result:
                          "F evals / iter", "rejection rate", "restarts", "non-monotone steps", "wall s", "status"],
                          counts)
 
-    claims, data = [], {"iters": {}, "F_star_method": {}, "below_reference": {}, "F_per_iter": {}, "largest_rise": {}}
+    claims = []
+    data = {"iters": {}, "F_star_method": {}, "below_reference": {}, "F_per_iter": {}, "largest_rise": {}}
     for name in names:
         data["iters"][name] = {label: [_iters_to(res[name][label], t) for t in TARGETS] for label in METHODS}
         data["F_per_iter"][name] = {label: res[name][label]["n_F"] / max(res[name][label]["n_iter"], 1)
