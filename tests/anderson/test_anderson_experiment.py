@@ -34,9 +34,11 @@ def test_quick_profile_end_to_end(tmp_path):
 def test_full_profile_end_to_end(tmp_path):
     rec = run_experiment(EXPERIMENT, tmp_path, profile="full", progress=False)
     assert rec["status"] == "ok", rec["error"]
-    # the presets' monotonicity is a guarantee of the guard; the lookahead's recorded iterates reach F's
-    # float64 rounding floor on the kappa = 1e6 quadratic (a rise of 3e-12 of |F| was measured once,
-    # docs/anderson.md), so for every EG-AA variant a rise may not exceed 1e-11 of max(1, |F|)
-    assert all(c["holds"] for c in rec["claims"] if "monotone" in c["statement"] and "lookahead" not in c["statement"])
+    # monotonicity is a guarantee of the guard in exact arithmetic; on the kappa = 1e6 quadratics (|F| ~ 1e7)
+    # F's own float64 rounding is about 1e-12 of |F|, and which variant shows a rise of that size there depends
+    # on the path (BLAS rounding differs between processes: "faithful" 1.1e-12 in one process, the lookahead
+    # 3.1e-12 in the pool; docs/anderson.md). So: within 1e-12 of max(1, |F|) on every other problem, 1e-11 there
     data = json.loads((tmp_path / "anderson" / "result.json").read_text())["data"]
-    assert max(max(v.values()) for v in data["largest_rise"].values()) <= 1e-11
+    for label, rises in data["largest_rise"].items():
+        for name, rise in rises.items():
+            assert rise <= (1e-11 if "kappa=1e+06" in name else 1e-12), (label, name, rise)
