@@ -88,10 +88,10 @@ def main() -> None:
         ap.error(f"unknown candidates {unknown}; choose from {list(CANDIDATES)}")
     rows, out = [], []
     if args.suite:
-        from stablelearn.experiments.anderson import EXPERIMENT, build_problem
+        from stablelearn.experiments.anderson import EXPERIMENT, build_problem, seeded
 
-        specs = [dict(d, seed=0) if d["kind"] in ("quadratic", "lasso") else d for d in EXPERIMENT.full["problems"]]
-        builds, budget = [lambda d=d: build_problem(d) for d in specs], EXPERIMENT.full["max_iter"]
+        builds = [lambda d=d: build_problem(d) for d in seeded(EXPERIMENT.full["problems"], 0)]
+        budget = EXPERIMENT.full["max_iter"]
     else:
         builds, budget = TUNING, BUDGET
     for build in builds:

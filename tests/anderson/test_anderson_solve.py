@@ -253,11 +253,10 @@ def test_default_preset_no_worse_than_aa_on_the_quick_suite():
     """The reproduction's quick suite at its own sizes, AA and the default only: no more iterations than AA
     to relative gap 1e-6 on every problem where AA reaches it (issue 15; where AA diverges, the quick
     profile's end-to-end test checks that the default converges)."""
-    from stablelearn.experiments.anderson import EXPERIMENT, build_problem
+    from stablelearn.experiments.anderson import EXPERIMENT, build_problem, seeded
 
     checked = 0
-    for desc in EXPERIMENT.quick["problems"]:
-        desc = dict(desc, seed=0) if desc["kind"] in ("quadratic", "lasso") else desc
+    for desc in seeded(EXPERIMENT.quick["problems"], 0):
         if desc["kind"] == "quadratic" and desc["kappa"] > 1e2 or desc.get("standardize") is False:
             continue  # AA does not reach 1e-6 there (stalls or diverges; docs/anderson.md, "Reproduction")
         p = build_problem(desc)

@@ -442,7 +442,7 @@ class Accelerator:
         self.cooldown = auto_cool if cooldown is None else check_int(cooldown, "cooldown", low=0)
         self.info = StepInfo()
         self._window: QRWindow | None = None
-        self._dtype, self._eps, self._nr, self._tie = None, 0.0, 0.0, 0.0
+        self._dtype, self._eps, self._tie = None, 0.0, 0.0
         self.reset()
 
     def reset(self) -> None:
@@ -516,12 +516,13 @@ class Accelerator:
         lo = bx.lo - q if self.smooth else -np.inf
         return _Bracket(Tx, lo, bx.hi - 0.5 * q)
 
-    def _reference(self, bx: "_Bracket", Tx: Array) -> tuple["_Bracket", float]:
-        """The guard's reference point, with what is known of its energy, and the margin below it."""
+    def _reference(self, bx: "_Bracket", Tx: Array, nr: float) -> tuple["_Bracket", float]:
+        """The guard's reference point, with what is known of its energy, and the margin below it
+        (``nr = |T x - x|``)."""
         if self._ref == "base_step":
-            return self._base_step_bracket(bx, Tx, self._nr), 0.0
+            return self._base_step_bracket(bx, Tx, nr), 0.0
         scale = 0.5 if self._ref == "descent" else self.sigma
-        return bx, (scale * _sq(self._nr) / self.h if scale > 0 else 0.0)
+        return bx, (scale * _sq(nr) / self.h if scale > 0 else 0.0)
 
     def _guard(self, bx: "_Bracket", r: Array, cand: Array, ref: "_Bracket", margin: float,
                energy: Callable[[Array], float], info: StepInfo) -> tuple[bool, float]:
@@ -587,7 +588,6 @@ class Accelerator:
             bad = "x" if not B.all_finite(x) else "Tx"
             raise ValueError(f"{bad} must be finite (found NaN or inf, or Tx - x overflowed); stop the loop or "
                              "restart from a finite point")
-        self._nr = nr
         if self.governor == "hybrid":
             if self._stalled > 0:
                 self._stalled -= 1
@@ -635,18 +635,18 @@ class Accelerator:
             cand = self._window.subtract_from(Tx, gamma, "T")
             if self.relaxation != 1.0:
                 cand = self.relaxation * cand + (1.0 - self.relaxation) * self._window.subtract_from(x, gamma, "X")
-            ok = B.all_finite(cand)
+            ok = finite = B.all_finite(cand)
             e_cand = np.inf
             if ok and energy is not None:
                 # a lookahead step answers to the reference of the step whose candidate it follows
-                ref, margin = (trial.ref, trial.margin) if trial is not None else self._reference(bx, Tx)
+                ref, margin = (trial.ref, trial.margin) if trial is not None else self._reference(bx, Tx, nr)
                 ok, e_cand = self._guard(bx, r, cand, ref, margin, energy, info)
             if ok:
                 out = cand
                 if energy is not None:
                     self._known = _Bracket(cand, e_cand, e_cand)
                 self._bound = self._bound * self.growth
-            elif self.on_reject == "lookahead" and B.all_finite(cand) and (trial is None or trial.left > 0):
+            elif self.on_reject == "lookahead" and finite and (trial is None or trial.left > 0):
                 # the rejected candidate becomes a trial point: the next steps go on from it, and their
                 # candidates must pass the anchor's reference, else the anchor's base step is taken
                 if trial is None:

@@ -52,6 +52,25 @@ _LARGER = [
 ]
 
 
+def seeded(descriptions: list[dict], seed: int) -> list[dict]:
+    """The suite's problem descriptions with ``seed`` added to those whose data are generated (quadratic,
+    lasso); the data-set problems take none.
+
+    Parameters
+    ----------
+    descriptions : list of dict
+        Descriptions for :func:`build_problem` (a profile's ``problems``).
+    seed : int
+        The run's seed.
+
+    Returns
+    -------
+    list of dict
+        New dicts.
+    """
+    return [dict(d, seed=seed) if d["kind"] in ("quadratic", "lasso") else dict(d) for d in descriptions]
+
+
 @cell_cache(maxsize=16)
 def build_problem(description: dict) -> P.Problem:
     """The suite problem described by a JSON-able dict (cached per process).
@@ -209,7 +228,7 @@ def run(ctx: Context) -> Result:
         Claims (four per EG-AA preset), tables, figures and data.
     """
     cfg = ctx.config
-    specs = [dict(s, seed=ctx.seed) if s["kind"] in ("quadratic", "lasso") else dict(s) for s in cfg["problems"]]
+    specs = seeded(cfg["problems"], ctx.seed)
     cells = [{"problem": s, "method": label, "max_iter": cfg["max_iter"], "tol": cfg["tol"], "m": cfg["m"],
               "seed": ctx.seed} for s in specs for label in METHODS]
     outs = ctx.map(run_cell, cells, desc="anderson cells")
