@@ -85,3 +85,25 @@ def test_lasso_and_ridge_references():
         ridge("mnist")
     with pytest.raises(ValueError, match="rho"):
         lasso(10, 10, rho=1.0)
+
+
+@pytest.mark.parametrize("build", [lambda: quadratic(30, 1e3, seed=1), lambda: quadratic(30, 1e3, rotate=False),
+                                   lambda: lasso(20, 40, 0.8, seed=1, l2=0.1), lambda: ridge("diabetes", 1e-3),
+                                   lambda: logistic("wine", False), lambda: logistic("breast_cancer", True, l1=1e-3)],
+                         ids=["quadratic", "diagonal", "elastic_net", "ridge", "logistic_raw", "logistic_l1"])
+def test_value_and_grad_is_F_and_grad_bit_for_bit(build):
+    """Each problem's fused oracle returns exactly what F and grad return (one shared product)."""
+    p = build()
+    rng = np.random.default_rng(0)
+    for scale in (0.0, 1e-2, 10.0):  # 10: large margins on the raw logistic problem (log1p(exp(-|m|)) form)
+        x = rng.standard_normal(p.x0.size) * scale
+        value, g = p.value_and_grad(x)
+        assert value == p.F(x) and np.array_equal(g, p.grad(x))
+    # the log1p form of log(1 + exp(-m)) agrees with numpy's logaddexp to rounding
+    if "logistic" in p.name and p.prox is None:
+        from stablelearn.anderson.problems import _design
+        X, t = _design("wine", False)
+        y = 2.0 * (t == 1) - 1.0
+        w = rng.standard_normal(p.x0.size)
+        ref = float(np.logaddexp(0.0, -(X * y[:, None]) @ w).mean()) + 0.5 * p.info["l2"] * float(w @ w)
+        assert p.F(w) == pytest.approx(ref, rel=1e-14)

@@ -184,6 +184,48 @@ def test_unused_options_are_refused(method, kwargs, named):
               method=method, **kwargs)
 
 
+@pytest.mark.parametrize("method, kw", [("aa", {}), ("egaa", {}), ("egaa", {"on_reject": "lookahead"}),
+                                        ("egaa", {"preset": "faithful"}), ("fista_restart", {})])
+def test_value_and_grad_runs_exactly_what_grad_and_F_run(method, kw, logreg_raw, small_lasso):
+    """One fused oracle changes no decision: the same iterates, history and counters as grad and F given
+    apart, with fewer calls (F(x~) and, an iteration later, grad(x~) share one call)."""
+    for p in (logreg_raw, small_lasso):
+        apart = solve(p.x0, grad=p.grad, F=p.F, prox=p.prox, L=p.L, method=method, max_iter=120, tol=0.0, **kw)
+        fused = solve(p.x0, value_and_grad=p.value_and_grad, prox=p.prox, L=p.L, method=method, max_iter=120,
+                      tol=0.0, **kw)
+        assert np.array_equal(fused.x, apart.x) and np.array_equal(fused.history.F, apart.history.F)
+        assert (fused.n_grad, fused.n_F) == (apart.n_grad, apart.n_F)
+        calls = fused.info["value_and_grad_calls"]
+        assert max(fused.n_grad, fused.n_F) <= calls <= fused.n_grad + fused.n_F - (fused.n_F > 0)
+
+
+def test_value_and_grad_makes_the_guard_ride_on_the_gradient():
+    """Where the guard never rejects, EG-AA needs one value_and_grad call per iteration: F at the candidate and
+    the next iteration's gradient there are one call (the two extra: x0 and the last candidate)."""
+    p = quadratic(60, 1e2, seed=5)
+    res = p.solve("egaa", max_iter=40, tol=0.0, record_F=False)
+    assert res.history.accepted.all() and res.n_F == res.n_iter
+    assert res.info["value_and_grad_calls"] == res.n_iter + 2
+
+
+def test_value_and_grad_input_is_checked():
+    vg = lambda x: (0.5 * float((x - 1) @ (x - 1)), x - 1.0)
+    with pytest.raises(ValueError, match="value_and_grad"):
+        solve(np.zeros(4), value_and_grad=vg, grad=lambda x: x - 1.0, L=1.0)
+    with pytest.raises(ValueError, match="value_and_grad"):
+        solve(np.zeros(4), value_and_grad=vg, T=lambda x: x)
+    with pytest.raises(TypeError, match="value_and_grad"):
+        solve(np.zeros(4), value_and_grad=1.0, L=1.0)
+    with pytest.raises(TypeError, match="value_and_grad must return a pair"):
+        solve(np.zeros(4), value_and_grad=lambda x: 1.0, L=1.0)
+    with pytest.raises(ValueError, match="value_and_grad must return an array of shape"):
+        solve(np.zeros(4), value_and_grad=lambda x: (1.0, np.zeros(3)), L=1.0)
+    with pytest.raises(TypeError, match="F must return a real number"):
+        solve(np.zeros(4), value_and_grad=lambda x: ("low", x - 1.0), L=1.0, max_iter=3)
+    res = solve(np.zeros(4), value_and_grad=vg, L=1.0, tol=1e-12)
+    assert res.status == "converged" and np.allclose(res.x, 1.0)
+
+
 def test_default_preset_guard_costs_one_evaluation_and_is_monotone(logreg_raw):
     """The default ("hybrid": guard F(T x), bracketed by convexity on a smooth problem) evaluates F about
     once per iteration although plain AA diverges here; the true F never increases."""

@@ -530,13 +530,15 @@ class Accelerator:
         known bounds cannot decide: the decision is the one the fully evaluated guard would take
         (docs/anderson.md, "The guard"). Returns the decision and E(cand) (inf if not evaluated)."""
         hi_ref = self._threshold(ref.hi, margin)
-        if self.smooth and self.h is not None and math.isfinite(bx.lo):
+        lo_x = bx.lo
+        if self.smooth and lo_x > -np.inf and self.h is not None:
             # convexity: E(cand) >= E(x) + <grad E(x), cand - x> = E(x) - <r, cand - x> / h
-            if bx.lo - (float(r @ cand) - float(r @ bx.point)) / self.h > hi_ref:
+            if lo_x - (float(r @ cand) - float(r @ bx.point)) / self.h > hi_ref:
                 return False, np.inf  # certainly rejected: E(cand) is not needed
-        e_cand = self._evaluate(_Bracket(cand), energy, info)
-        if not math.isfinite(e_cand) or e_cand > hi_ref:
-            return False, e_cand
+        info.n_energy += 1
+        e_cand = float(energy(cand))
+        if not (e_cand <= hi_ref and math.isfinite(e_cand)):  # a NaN or infinite E(cand) fails
+            return False, e_cand if math.isfinite(e_cand) else np.inf
         if e_cand <= self._threshold(ref.lo, margin):
             return True, e_cand
         return e_cand <= self._threshold(self._evaluate(ref, energy, info), margin), e_cand

@@ -1,7 +1,7 @@
 """The reproduction suite (docs/anderson.md, "Reproduction"): quadratics, lasso, logistic and ridge regression.
 
 Every constructor returns a ``Problem`` with ``grad`` (of the smooth part), ``F`` (the full
-objective), ``prox`` (None for smooth problems), ``L``, ``mu``, ``x0`` and a reference ``F_star``
+objective), ``value_and_grad`` (both in one call, sharing their work), ``prox`` (None for smooth problems), ``L``, ``mu``, ``x0`` and a reference ``F_star``
 together with how it was obtained (``F_star_method``: closed form or a high-accuracy solve).
 Data come from seeded generators or scikit-learn's bundled data sets (no network).
 """
@@ -40,6 +40,9 @@ class Problem:
         Starting point.
     F_star, F_star_method : float, str
         Reference optimum and how it was obtained.
+    value_and_grad : callable or None
+        ``(F(x), grad(x))`` in one call, the two sharing their matrix product (bit for bit the values of
+        ``F`` and ``grad``).
     """
 
     name: str
@@ -52,9 +55,12 @@ class Problem:
     F_star_method: str
     mu: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
+    value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None
 
     def solve(self, method: str = "egaa", **kwargs: Any) -> SolveResult:
-        """Run :func:`~stablelearn.anderson.solve` on this problem from ``x0`` with step ``1/L``.
+        """Run :func:`~stablelearn.anderson.solve` on this problem from ``x0`` with step ``1/L``, through
+        ``value_and_grad`` where the run needs F (EG-AA, FISTA with restart, or ``record_F``, the default),
+        else through ``grad`` alone.
 
         Parameters
         ----------
@@ -67,27 +73,15 @@ class Problem:
         -------
         SolveResult
         """
-        return solve(self.x0, grad=self.grad, F=self.F, prox=self.prox, L=self.L, method=method, **kwargs)
+        if self.value_and_grad is not None and (method in ("egaa", "fista_restart") or kwargs.get("record_F", True)):
+            oracle = {"value_and_grad": self.value_and_grad}
+        else:
+            oracle = {"grad": self.grad, "F": self.F}
+        return solve(self.x0, prox=self.prox, L=self.L, method=method, **oracle, **kwargs)
 
     def rel_gap(self, F_values: np.ndarray) -> np.ndarray:
         """The relative gap ``(F - F*) / (F(x0) - F*)`` of objective values ``F_values``."""
         return (np.asarray(F_values, dtype=float) - self.F_star) / (self.F(self.x0) - self.F_star)
-
-
-class _Product:
-    """``M @ w`` with the last product kept: the objective and the gradient at the same point (EG-AA's
-    guard evaluates F(x~), the next iteration grad(x~)) share one matrix-vector product. The cache is
-    checked by value (elementwise ``==`` against a copy), so arrays changed in place are never served stale."""
-
-    def __init__(self, M: np.ndarray) -> None:
-        self.M = M
-        self._w: np.ndarray | None = None
-        self._Mw: np.ndarray | None = None
-
-    def __call__(self, w: np.ndarray) -> np.ndarray:
-        if self._w is None or self._w.shape != w.shape or not (self._w == w).all():
-            self._w, self._Mw = np.array(w, dtype=float), self.M @ w
-        return self._Mw
 
 
 def quadratic(n: int = 300, kappa: float = 1e4, seed: Any = 0, rotate: bool = True) -> Problem:
@@ -122,16 +116,19 @@ def quadratic(n: int = 300, kappa: float = 1e4, seed: Any = 0, rotate: bool = Tr
         A = (Q * eig) @ Q.T
         A = 0.5 * (A + A.T)
         x_star = Q @ ((Q.T @ b) / eig)
-        Ax = _Product(A)
-        grad = lambda x: Ax(x) - b
-        F = lambda x: 0.5 * float(x @ Ax(x)) - float(b @ x)
+        grad = lambda x: A @ x - b
     else:
         x_star = b / eig
         grad = lambda x: eig * x - b
-        F = lambda x: 0.5 * float(x @ (eig * x)) - float(b @ x)
+
+    def value_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+        g = grad(x)  # phi = x^T (A x - b) / 2 - b^T x / 2
+        return 0.5 * (float(x @ g) - float(b @ x)), g
+
     F_star = -0.5 * float(b @ x_star)
-    return Problem(f"quadratic n={n} kappa={kappa:.0e}", grad, F, None, 1.0, np.zeros(n), F_star,
-                   "closed form -b^T A^-1 b / 2", mu=1.0 / kappa, info={"kappa": kappa, "n": n})
+    return Problem(f"quadratic n={n} kappa={kappa:.0e}", grad, lambda x: value_and_grad(x)[0], None, 1.0,
+                   np.zeros(n), F_star, "closed form -b^T A^-1 b / 2", mu=1.0 / kappa, info={"kappa": kappa, "n": n},
+                   value_and_grad=value_and_grad)
 
 
 def _polish(p: Problem, x_start: np.ndarray, max_iter: int) -> tuple[float, str]:
@@ -181,9 +178,13 @@ def lasso(n_samples: int = 300, n_features: int = 600, rho: float = 0.95, seed: 
     b = A @ truth + noise * rng.standard_normal(n_samples)
     lam = lam_ratio * float(np.max(np.abs(A.T @ b)))
     psi = L1(lam) if l2 == 0 else ElasticNet(lam, l2)
-    Ax = _Product(A)
-    grad = lambda x: A.T @ (Ax(x) - b)
-    F = lambda x: 0.5 * float(((Ax(x) - b) ** 2).sum()) + psi.value(x)
+    value = lambda x, res: 0.5 * float(res @ res) + psi.value(x)
+    grad = lambda x: A.T @ (A @ x - b)
+    F = lambda x: value(x, A @ x - b)
+
+    def value_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+        res = A @ x - b
+        return value(x, res), A.T @ res
     L = float(np.linalg.norm(A, 2) ** 2)
     from sklearn.linear_model import ElasticNet as SkEN, Lasso as SkLasso
 
@@ -198,7 +199,8 @@ def lasso(n_samples: int = 300, n_features: int = 600, rho: float = 0.95, seed: 
         warnings.simplefilter("ignore")
         est.fit(A, b)
     name = f"lasso {n_samples}x{n_features} rho={rho}" + (f" l2={l2:g}" if l2 else "")
-    p = Problem(name, grad, F, psi, L, np.zeros(n_features), np.nan, "", mu=0.0, info={"lam": lam, "l2": l2})
+    p = Problem(name, grad, F, psi, L, np.zeros(n_features), np.nan, "", mu=0.0, info={"lam": lam, "l2": l2},
+                value_and_grad=value_and_grad)
     p.F_star, how = _polish(p, est.coef_.astype(float), 2000)
     p.F_star_method = "sklearn coordinate descent (tol 1e-14), " + how
     return p
@@ -256,19 +258,28 @@ def logistic(dataset: str = "breast_cancer", standardize: bool = True, l2: float
     n, d = X.shape
     Xy = X * y[:, None]
 
-    margin = _Product(Xy)
+    # with the margins m = y_i x_i^T w and e = exp(-|m|): log(1 + exp(-m)) = log1p(e) - min(m, 0); the
+    # objective and the gradient share m
+    def phi_of(w: np.ndarray, m: np.ndarray) -> float:
+        e = np.exp(-np.abs(m))
+        return (float(np.log1p(e).sum()) - float(np.minimum(m, 0.0).sum())) / n + 0.5 * l2 * float(w @ w)
 
-    def grad(w: np.ndarray) -> np.ndarray:
-        return -(Xy.T @ expit(-margin(w))) / n + l2 * w
+    def grad_of(w: np.ndarray, m: np.ndarray) -> np.ndarray:
+        return -(Xy.T @ expit(-m)) / n + l2 * w
 
-    def phi(w: np.ndarray) -> float:
-        return float(np.logaddexp(0.0, -margin(w)).mean()) + 0.5 * l2 * float(w @ w)
+    grad = lambda w: grad_of(w, Xy @ w)
+    phi = lambda w: phi_of(w, Xy @ w)
 
     psi = L1(l1) if l1 > 0 else None
     F = (lambda w: phi(w) + psi.value(w)) if psi is not None else phi
+
+    def value_and_grad(w: np.ndarray) -> tuple[float, np.ndarray]:
+        m = Xy @ w
+        return phi_of(w, m) + (psi.value(w) if psi is not None else 0.0), grad_of(w, m)
     L = float(np.linalg.eigvalsh(X.T @ X)[-1]) / (4 * n) + l2
     name = f"logistic {dataset}{' std' if standardize else ' raw'}" + (f" l1={l1:g}" if l1 else "")
-    p = Problem(name, grad, F, psi, L, np.zeros(d), np.nan, "", mu=l2, info={"l2": l2, "l1": l1})
+    p = Problem(name, grad, F, psi, L, np.zeros(d), np.nan, "", mu=l2, info={"l2": l2, "l1": l1},
+                value_and_grad=value_and_grad)
     if psi is None:
         w = np.zeros(d)
         for _ in range(100):  # damped Newton with Armijo backtracking
@@ -311,10 +322,15 @@ def ridge(dataset: str = "digits", l2: float = 1e-3, standardize: bool = False) 
     n, d = X.shape
     G = X.T @ X / n + l2 * np.eye(d)
     c = X.T @ y / n
-    Xw = _Product(X)
-    grad = lambda w: X.T @ (Xw(w) - y) / n + l2 * w
-    F = lambda w: 0.5 * float(((Xw(w) - y) ** 2).sum()) / n + 0.5 * l2 * float(w @ w)
+    value = lambda w, res: 0.5 * float(res @ res) / n + 0.5 * l2 * float(w @ w)
+    grad = lambda w: X.T @ (X @ w - y) / n + l2 * w
+    F = lambda w: value(w, X @ w - y)
+
+    def value_and_grad(w: np.ndarray) -> tuple[float, np.ndarray]:
+        res = X @ w - y
+        return value(w, res), X.T @ res / n + l2 * w
     eig = np.linalg.eigvalsh(G)
     w_star = np.linalg.solve(G, c)
     return Problem(f"ridge {dataset} l2={l2:g}", grad, F, None, float(eig[-1]), np.zeros(d), F(w_star),
-                   "closed form (linear solve)", mu=float(eig[0]), info={"l2": l2, "kappa": float(eig[-1] / eig[0])})
+                   "closed form (linear solve)", mu=float(eig[0]), info={"l2": l2, "kappa": float(eig[-1] / eig[0])},
+                   value_and_grad=value_and_grad)

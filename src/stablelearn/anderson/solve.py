@@ -150,6 +150,38 @@ def _checked(fn: Callable[[Array], Array], name: str) -> Callable[[Array], Array
     return lambda x: _as_array_output(fn(x), x, name)
 
 
+class _Shared:
+    """``grad`` and ``F`` served by one ``value_and_grad`` call per point: the objective and the gradient at
+    the same point usually share most of their work (a matrix product, a forward pass), and EG-AA asks for
+    F(x~) one iteration before it asks for grad(x~). The last few points are kept by identity (the solver's
+    points are never changed in place); ``calls`` counts the calls of ``value_and_grad``."""
+
+    def __init__(self, value_and_grad: Callable[[Array], tuple[float, Array]], size: int = 3) -> None:
+        self._vg, self.size, self.calls = value_and_grad, size, 0
+        self._cache: list[tuple[Array, float, Array]] = []
+
+    def _at(self, x: Array) -> tuple[Array, float, Array]:
+        for entry in self._cache:
+            if entry[0] is x:
+                return entry
+        out = self._vg(x)
+        try:
+            value, g = out
+        except (TypeError, ValueError):
+            raise TypeError(f"value_and_grad must return a pair (F(x), grad(x)), got {type(out).__name__}") from None
+        self.calls += 1
+        entry = (x, value, g)  # (solve checks the gradient's shape and backend where it uses it)
+        self._cache.append(entry)
+        del self._cache[: -self.size]
+        return entry
+
+    def grad(self, x: Array) -> Array:
+        return self._at(x)[2]
+
+    def F(self, x: Array) -> float:
+        return self._at(x)[1]
+
+
 class _Oracle:
     """T and F with counters and a small identity cache (a point's T or F is never computed twice).
 
@@ -322,6 +354,7 @@ def solve(
     grad: Callable[[Array], Array] | None = None,
     F: Callable[[Array], float] | None = None,
     prox: Callable[[Array, float], Array] | None = None,
+    value_and_grad: Callable[[Array], tuple[float, Array]] | None = None,
     T: Callable[[Array], Array] | None = None,
     L: float | None = None,
     h: float | None = None,
@@ -364,6 +397,12 @@ def solve(
         Full objective ``phi + psi``; needed by ``"fista_restart"`` and by EG-AA's ``"potential"`` energy.
     prox : callable, optional
         ``prox(v, h)`` of psi (e.g. :class:`~stablelearn.anderson.L1`).
+    value_and_grad : callable, optional
+        ``value_and_grad(x) -> (F(x), grad(x))``, the full objective and the gradient of phi in one call,
+        instead of ``grad`` and ``F`` (scipy's ``jac=True``). Give it when the two share work (a matrix
+        product, a forward pass): EG-AA's guard asks for F at the candidate, and the next iteration for the
+        gradient there, so one call serves both and the guard costs almost nothing on top of AA
+        (docs/anderson.md, "One call for F and grad"). ``info["value_and_grad_calls"]`` counts the calls.
     T : callable, optional
         A fixed-point map to use instead of ``grad``/``prox``.
     L, h : float, optional
@@ -436,9 +475,15 @@ def solve(
     tol = check_float(tol, "tol", low=0.0)
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable")
-    for name, fn in (("grad", grad), ("F", F), ("prox", prox), ("T", T)):
+    for name, fn in (("grad", grad), ("F", F), ("prox", prox), ("value_and_grad", value_and_grad), ("T", T)):
         if fn is not None and not callable(fn):
             raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+    shared = None
+    if value_and_grad is not None:
+        if grad is not None or F is not None or T is not None:
+            raise ValueError("give value_and_grad instead of grad and F (and not with T)")
+        shared = _Shared(value_and_grad)
+        grad, F = shared.grad, shared.F
     x0 = B.as_vector(x0, "x0")
     if "m" in opts:
         opts["m"] = min(check_int(opts["m"], "m", low=0), x0.shape[0])  # more than n columns are never useful
@@ -451,8 +496,8 @@ def solve(
         Tmap = T
     else:
         if grad is None:
-            raise ValueError("one of grad or T is required")
-        grad = _checked(grad, "grad")
+            raise ValueError("one of grad, value_and_grad or T is required")
+        grad = _checked(grad, "grad" if shared is None else "value_and_grad")
         g0 = grad(x0)
         if L is not None:
             L = check_float(L, "L", low=0.0, low_inclusive=False)
@@ -506,8 +551,11 @@ def solve(
                           smooth=T is None and prox is None and energy == "potential")
         stepper = _Accelerated(acc, oracle.F if energy == "potential" else oracle.residual_energy)
     record_F = check_bool(record_F, "record_F")
-    return _iterate(x0, oracle, stepper, F, record_F, method, tol, max_iter, callback, progress,
-                    {"h": h, "options": opts})
+    result = _iterate(x0, oracle, stepper, F, record_F, method, tol, max_iter, callback, progress,
+                      {"h": h, "options": opts})
+    if shared is not None:
+        result.info["value_and_grad_calls"] = shared.calls
+    return result
 
 
 _STEP_KEYS = ("theta", "beta_bar", "beta_bar_raw", "mass", "accepted", "restarted")
