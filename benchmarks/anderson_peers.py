@@ -6,7 +6,9 @@ Part 1: per-iteration wall time of the AA step at n = 1e4, 1e5, 1e6 (m = 5) on a
 Part 2: wall time to relative gap 1e-6 on the reproduction suite for EG-AA's default preset, plain AA,
         FISTA with restart, `aa` type-I and type-II (default and large `max_weight_norm`) and scipy.
         Each method is run once to find its iteration count k to the target, then timed on a clean
-        run of exactly k iterations without any monitoring (best of `--repeat` runs).
+        run of exactly k iterations without any monitoring (best of `--repeat` runs). AA, C `aa` and
+        scipy get the gradient alone; EG-AA and FISTA with restart, which need F, get ``value_and_grad``
+        (F and the gradient in one call).
 
     python benchmarks/anderson_peers.py [--quick] [--repeat 5] [--part both|iteration|suite|larger]
 
@@ -95,8 +97,8 @@ def per_iteration(ns, n_iter, repeat):
                "aa C type-II": lambda k: run_aa_c(T, x0, k),
                "ours AA (Accelerator)": lambda k: run_ours(T, x0, k),
                "ours solve(aa)": lambda k: solve(x0, T=T, method="aa", max_iter=k, tol=0.0),
-               "ours solve(egaa)": lambda k: solve(x0, grad=p.grad, F=p.F, L=1.0, max_iter=k, tol=0.0,
-                                                   record_F=False),
+               "ours solve(egaa)": lambda k: solve(x0, value_and_grad=p.value_and_grad, L=1.0, max_iter=k,
+                                                   tol=0.0, record_F=False),
                "scipy anderson": lambda k: run_scipy(p.grad, 1.0, x0, k)}
         for fn in fns.values():
             fn(3)
@@ -138,8 +140,10 @@ def wall_to_target(p, cap, repeat):
         r = p.solve(max_iter=cap, tol=0.0, **kw)
         hit = np.flatnonzero(p.rel_gap(r.history.F) <= TARGET)
         ks[label] = int(hit[0]) if hit.size else None
-        clean[label] = (lambda k, kw=kw: solve(p.x0, grad=p.grad, prox=p.prox, F=p.F if kw["method"] != "aa" else None,
-                                               L=p.L, max_iter=k, tol=0.0, record_F=False, **kw))
+        # each with the oracle it is best served by: AA the gradient alone, the methods that need F both in one call
+        oracle = {"grad": p.grad} if kw["method"] == "aa" else {"value_and_grad": p.value_and_grad}
+        clean[label] = (lambda k, kw=kw, oracle=oracle: solve(p.x0, prox=p.prox, L=p.L, max_iter=k, tol=0.0,
+                                                              record_F=False, **oracle, **kw))
     for label, kw in C_AA.items():
         ks[label] = run_aa_c(T, p.x0.copy(), cap, reached, **kw)
         clean[label] = lambda k, kw=kw: run_aa_c(T, p.x0.copy(), k, **kw)
