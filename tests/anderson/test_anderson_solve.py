@@ -208,6 +208,27 @@ def test_value_and_grad_makes_the_guard_ride_on_the_gradient():
     assert res.info["value_and_grad_calls"] == res.n_iter + 2
 
 
+def test_value_and_grad_on_torch_with_autograd():
+    """A torch loss and its autograd gradient in one call: the same iterates as grad and F given apart."""
+    g = torch.Generator().manual_seed(0)
+    A = torch.randn(80, 30, generator=g, dtype=torch.float64)
+    b = torch.randn(80, generator=g, dtype=torch.float64)
+    loss = lambda x: 0.5 * ((A @ x - b) ** 2).sum() + 0.1 * torch.nn.functional.softplus(x).sum()  # convex
+
+    def value_and_grad(x):
+        x = x.detach().requires_grad_(True)
+        value = loss(x)
+        (grad,) = torch.autograd.grad(value, x)
+        return float(value.detach()), grad
+
+    L = float(torch.linalg.matrix_norm(A, 2) ** 2) + 0.025
+    fused = solve(torch.zeros(30, dtype=torch.float64), value_and_grad=value_and_grad, L=L, max_iter=60, tol=0.0)
+    apart = solve(torch.zeros(30, dtype=torch.float64), grad=lambda x: value_and_grad(x)[1],
+                  F=lambda x: float(loss(x)), L=L, max_iter=60, tol=0.0)
+    assert isinstance(fused.x, torch.Tensor) and torch.equal(fused.x, apart.x)
+    assert fused.info["value_and_grad_calls"] < apart.n_grad + apart.n_F
+
+
 def test_value_and_grad_input_is_checked():
     vg = lambda x: (0.5 * float((x - 1) @ (x - 1)), x - 1.0)
     with pytest.raises(ValueError, match="value_and_grad"):
