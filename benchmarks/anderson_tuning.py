@@ -67,8 +67,16 @@ CANDIDATES = {
     "hybrid, reg 1e-8": {"method": "egaa", "preset": "hybrid", "reg": 1e-8},
     "hybrid, reg 1e-6": {"method": "egaa", "preset": "hybrid", "reg": 1e-6},
     "hybrid, reg 1e-4": {"method": "egaa", "preset": "hybrid", "reg": 1e-4},
-    # fifth pass: a rejected candidate becomes a trial point (the watchdog technique)
+    # fifth pass: a rejected candidate becomes a trial point (the watchdog technique). Its fifth-pass form also
+    # ended a trial as soon as ||r|| rose and allowed 4 trial points; since the sixth pass: no such stop, 6
     "hybrid, lookahead": {"method": "egaa", "preset": "hybrid", "on_reject": "lookahead"},
+    # sixth pass: the stagnation test fires only while AA moves as a heavy ball (median beta_bar within
+    # stall_momentum of 1); with the lookahead of lookahead_steps trial points
+    "hybrid, momentum-gated stall test 0.25": {"method": "egaa", "preset": "hybrid", "stall_momentum": 0.25},
+    **{f"watchdog, lookahead {s}, gate {d}": {"method": "egaa", "preset": "watchdog", "lookahead_steps": s,
+                                              "stall_momentum": d}
+       for s, d in ((4, 0.25), (5, 0.25), (8, 0.25), (12, 0.25), (6, 0.1), (6, 0.5), (6, 1.0))},
+    "watchdog (lookahead 6, gate 0.25; new default)": {"method": "egaa", "preset": "watchdog"},
 }
 TARGET, BUDGET = 1e-6, 3000
 

@@ -17,11 +17,11 @@ def test_quick_profile_end_to_end(tmp_path):
     assert all(c["holds"] for c in claims if "monotone" in c["statement"])
     # the default preset (issue 15): no more iterations than AA wherever AA converges, converges where
     # AA diverges, monotone, and a guard that costs at most 1.1 objective evaluations per iteration
-    default = [c for c in claims if c["statement"].startswith("EG-AA hybrid")]
+    default = [c for c in claims if c["statement"].startswith("EG-AA watchdog (default)")]
     assert len(default) == 4
     assert all(c["holds"] for c in default if "beats FISTA" not in c["statement"]), default
     data = json.loads((tmp_path / "anderson" / "result.json").read_text())["data"]
-    per_iter = [v["EG-AA hybrid (default)"] for v in data["F_per_iter"].values()]
+    per_iter = [v["EG-AA watchdog (default)"] for v in data["F_per_iter"].values()]
     assert max(per_iter) <= 1.1, per_iter  # on every problem, not on average
     iters = rec["tables"][0]
     assert len(iters["rows"]) == len(EXPERIMENT.quick["problems"])

@@ -91,11 +91,13 @@ def test_non_finite_candidates_never_accepted(monkeypatch):
 def test_accelerator_in_user_loop_matches_solve():
     p = quadratic(30, 1e3, seed=6)
     T = lambda x: x - p.grad(x) / p.L
-    acc, x = Accelerator(5, governor="hybrid", h=1.0 / p.L, smooth=True), p.x0  # solve's default: preset "hybrid"
+    # solve's default, preset "watchdog"
+    acc = Accelerator(5, governor="hybrid", on_reject="lookahead", stall_momentum=0.25, h=1.0 / p.L, smooth=True)
+    x = p.x0
     for _ in range(50):
         x = acc.step(x, T(x), energy=p.F)
     res = p.solve("egaa", max_iter=50, tol=0.0)
-    assert np.array_equal(x, res.x)
+    assert np.array_equal(acc.iterate(x), res.x)
     acc.reset()
     assert acc.memory == 0
 
@@ -184,7 +186,7 @@ def test_unused_options_are_refused(method, kwargs, named):
               method=method, **kwargs)
 
 
-@pytest.mark.parametrize("method, kw", [("aa", {}), ("egaa", {}), ("egaa", {"on_reject": "lookahead"}),
+@pytest.mark.parametrize("method, kw", [("aa", {}), ("egaa", {}), ("egaa", {"preset": "hybrid"}),
                                         ("egaa", {"preset": "faithful"}), ("fista_restart", {})])
 def test_value_and_grad_runs_exactly_what_grad_and_F_run(method, kw, logreg_raw, small_lasso):
     """One fused oracle changes no decision: the same iterates, history and counters as grad and F given
@@ -248,10 +250,10 @@ def test_value_and_grad_input_is_checked():
 
 
 def test_default_preset_guard_costs_one_evaluation_and_is_monotone(logreg_raw):
-    """The default ("hybrid": guard F(T x), bracketed by convexity on a smooth problem) evaluates F about
+    """The default ("watchdog": guard F(T x), bracketed by convexity on a smooth problem) evaluates F about
     once per iteration although plain AA diverges here; the true F never increases."""
     res = logreg_raw.solve(max_iter=600, tol=0.0)
-    assert res.info["options"]["preset"] == "hybrid" and not res.history.accepted.all()
+    assert res.info["options"]["preset"] == "watchdog" and not res.history.accepted.all()
     assert res.n_F <= 1.1 * res.n_iter + 1
     assert np.all(np.diff(res.history.F) <= 1e-13 * np.abs(res.history.F[:-1]))
     # record_F=False changes no decision, only what the history shows
@@ -395,7 +397,7 @@ def test_restart_on_reject_is_a_deprecated_alias_of_on_reject(logreg_raw):
 _REFERENCE = Path(__file__).parent / "data" / "reference_iterates.npz"
 _REF_CASES = {"quadratic": lambda: quadratic(60, 1e4, seed=3), "lasso": lambda: lasso(40, 80, 0.9, seed=3),
               "logistic": lambda: logistic("wine", False)}
-_REF_RUNS = {"aa": {"method": "aa"}, "hybrid": {"method": "egaa"}, "faithful": {"method": "egaa", "preset": "faithful"},
+_REF_RUNS = {"aa": {"method": "aa"}, "hybrid": {"method": "egaa", "preset": "hybrid"}, "faithful": {"method": "egaa", "preset": "faithful"},
              "trust": {"method": "egaa", "preset": "trust"}, "fista_restart": {"method": "fista_restart"}}
 
 
@@ -414,10 +416,10 @@ def test_fast_loop_reproduces_the_previous_implementation(case):
 
 
 def test_lookahead_keeps_the_guarded_sequence_monotone_and_falls_back():
-    """on_reject="lookahead": a rejected candidate is a trial point, not an iterate. The recorded iterates
-    (``Accelerator.iterate``) keep F monotone; where plain AA diverges some trials fail and fall back to the
-    rejected step's base step with a restart; and on ridge/digits l2 = 1e-4, where AA's F rises for four
-    steps and recovers, the lookahead follows AA (no more iterations to gap 1e-6)."""
+    """on_reject="lookahead" (the default preset's): a rejected candidate is a trial point, not an iterate. The
+    recorded iterates (``Accelerator.iterate``) keep F monotone; where plain AA diverges some trials fail and
+    fall back to the rejected step's base step with a restart; and on ridge/digits l2 = 1e-4, where AA's F rises
+    for four steps and recovers, the lookahead follows AA (no more iterations to gap 1e-6)."""
     raw = logistic("wine", standardize=False)
     seen = {"trial": 0, "fallback": 0}
 
@@ -425,7 +427,7 @@ def test_lookahead_keeps_the_guarded_sequence_monotone_and_falls_back():
         seen["trial"] += info.trial
         seen["fallback"] += info.restarted
 
-    res = raw.solve(on_reject="lookahead", max_iter=1000, tol=1e-12, callback=cb)
+    res = raw.solve(max_iter=1000, tol=1e-12, callback=cb)
     F = res.history.F
     assert np.all(np.diff(F) <= 1e-13 * np.maximum(1.0, np.abs(F[:-1])))
     assert seen["trial"] > 0 and seen["fallback"] > 0
@@ -433,11 +435,43 @@ def test_lookahead_keeps_the_guarded_sequence_monotone_and_falls_back():
     assert res.n_F <= 1.1 * res.n_iter + 1
     p = ridge("digits", 1e-4)
     aa, la = (p.solve(method, max_iter=400, tol=1e-12, **kw) for method, kw in
-              (("aa", {}), ("egaa", {"on_reject": "lookahead"})))
+              (("aa", {}), ("egaa", {})))
     assert np.any(np.diff(aa.history.F) > 0)  # precondition: AA's objective is not monotone here
     assert np.all(np.diff(la.history.F) <= 1e-13 * np.abs(la.history.F[:-1]))
     k_aa, k_la = (int(np.flatnonzero(p.rel_gap(r.history.F) <= 1e-6)[0]) for r in (aa, la))
     assert k_la <= k_aa
+
+
+def test_lookahead_steps_bounds_the_trial_points(logreg_raw):
+    """At most ``lookahead_steps`` trial points in a row; then the anchor's base step, with a restart."""
+    for steps in (1, 3):
+        run, longest = [0], [0]
+
+        def cb(k, z, info):
+            run[0] = run[0] + 1 if info.trial else 0
+            longest[0] = max(longest[0], run[0])
+
+        logreg_raw.solve(max_iter=400, tol=0.0, lookahead_steps=steps, callback=cb)
+        assert longest[0] == steps
+    with pytest.raises(ValueError, match="does not use lookahead_steps"):
+        logreg_raw.solve(preset="hybrid", lookahead_steps=3, max_iter=3)
+    with pytest.raises(ValueError, match="lookahead_steps"):
+        logreg_raw.solve(lookahead_steps=0, max_iter=3)
+
+
+def test_stall_momentum_lets_the_stagnation_test_fire_only_for_a_heavy_ball():
+    """The hybrid governor's stagnation test with ``stall_momentum``: on a diagonal quadratic where AA stalls
+    with beta_bar near 1 the dissipative episodes still start (the governor caps beta_bar); where AA stalls in
+    the residual while extrapolating with |beta_bar| of 1e3-1e4 (ridge/digits, tiny l2) they do not, and the
+    run is the trust-region rule's ("bracket") step for step."""
+    run = lambda p, preset, **kw: p.solve("egaa", preset=preset, max_iter=250, tol=0.0, **kw).x
+    q = quadratic(2000, 1e4, seed=11, rotate=False)
+    assert not np.array_equal(run(q, "hybrid", stall_momentum=0.25), run(q, "bracket"))
+    r = ridge("digits", 3e-5)
+    assert np.array_equal(run(r, "hybrid", stall_momentum=0.25), run(r, "bracket"))
+    assert not np.array_equal(run(r, "hybrid"), run(r, "bracket"))  # without the condition the test fires
+    with pytest.raises(ValueError, match="governor='trust' does not use stall_momentum"):
+        r.solve("egaa", preset="bracket", stall_momentum=0.25, max_iter=3)
 
 
 def test_lookahead_iterate_is_the_anchor_while_a_trial_is_pending(logreg_raw):

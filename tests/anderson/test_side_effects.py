@@ -23,5 +23,5 @@ def test_entry_points_leave_global_state_alone(unchanged_global_state):
             x = acc.step(x, 0.5 * x + 1.0, energy=lambda y: float(((y - 2) ** 2).sum()))
         P.quadratic(20, 1e3, seed=4)
         P.lasso(20, 30, 0.5, seed=np.random.default_rng(2))
-        run_cell({"problem": {"kind": "quadratic", "n": 20, "kappa": 1e2, "seed": 0}, "method": "EG-AA hybrid (default)",
+        run_cell({"problem": {"kind": "quadratic", "n": 20, "kappa": 1e2, "seed": 0}, "method": "EG-AA watchdog (default)",
                   "max_iter": 30, "tol": 1e-8, "m": 5})

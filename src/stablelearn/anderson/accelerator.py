@@ -34,9 +34,9 @@ GUARD_REFS = ("auto", "descent", "base_step", "monotone")
 #: The "descent" guard treats a candidate within this many units of the dtype's epsilon (relative to
 #: E(x)) of its reference as a tie, and accepts it.
 TIE_ULPS = 8.0
-#: ``on_reject="lookahead"``: at most this many trial points in a row before falling back to the last
-#: point the guard passed (docs/anderson.md, "Fifth pass").
-LOOKAHEAD_STEPS = 4
+#: ``on_reject="lookahead"``: by default at most this many trial points in a row before falling back to the
+#: last point the guard passed (chosen on the tuning set, docs/anderson.md, "Sixth pass").
+LOOKAHEAD_STEPS = 6
 
 
 _EPS64 = float(np.finfo(np.float64).eps)
@@ -371,16 +371,22 @@ class Accelerator:
         What a rejection does to the memory: clear it, keep it, or forget its newest column; or
         ``"lookahead"`` (the watchdog technique of Chamberlain, Powell, Lemarechal & Pedersen 1982): the
         rejected candidate is returned as a *trial point* (``info.trial``) with the memory kept, and the
-        next steps go on from it as plain AA would, for at most :data:`LOOKAHEAD_STEPS` trial points
-        while ``||r||`` keeps falling; the first of their candidates that passes the rejected step's
-        guard reference is accepted, and otherwise the step falls back to that step's ``T x`` and
-        restarts. The guarded sequence (:meth:`iterate`) stays monotone; the trial points need not.
-        Reconstructed, an option (docs/anderson.md, "Fifth pass").
+        next steps go on from it as plain AA would, for at most ``lookahead_steps`` trial points; the first
+        of their candidates that passes the rejected step's guard reference is accepted, and otherwise the
+        step falls back to that step's ``T x`` and restarts. The guarded sequence (:meth:`iterate`) stays
+        monotone; the trial points need not. Reconstructed (docs/anderson.md, "Sixth pass").
     restart_on_reject : bool, optional
         Deprecated alias: True means ``on_reject="restart"``, False ``on_reject="keep"``
         (:class:`DeprecationWarning`; a :class:`ValueError` if it contradicts ``on_reject``).
     stall_window, stall_factor, stall_steps : int, float, int, default 20, 0.9, 20
         The stagnation test and the length of the dissipative episode of ``governor="hybrid"``.
+    stall_momentum : float, optional
+        With ``governor="hybrid"``, let the stagnation test fire only if the median raw momentum beta_bar of
+        the last ``stall_window`` steps (all accepted extrapolations) is within ``stall_momentum`` of 1: AA
+        stalling as an undamped heavy ball, not making progress through large cancelling extrapolations
+        (reconstructed, chosen on the tuning set; docs/anderson.md, "Sixth pass"). None: no such condition.
+    lookahead_steps : int, default :data:`LOOKAHEAD_STEPS`
+        Trial points allowed in a row with ``on_reject="lookahead"``.
     relaxation : float, default 1.0
         Mixing ``beta_mix`` in (0, 2]: ``beta_mix (Tx - Delta T gamma) + (1 - beta_mix)(x - Delta X gamma)``.
     cooldown : int, optional
@@ -418,7 +424,8 @@ class Accelerator:
                  beta_max: float = 1.0, growth: float = 10.0, guard_ref: str = "auto", sigma: float = 0.0,
                  restart_on_reject: bool | None = None, relaxation: float = 1.0, cooldown: int | None = None,
                  h: float | None = None, smooth: bool = False, on_reject: str | None = None,
-                 stall_window: int = 20, stall_factor: float = 0.9, stall_steps: int = 20) -> None:
+                 stall_window: int = 20, stall_factor: float = 0.9, stall_steps: int = 20,
+                 stall_momentum: float | None = None, lookahead_steps: int = LOOKAHEAD_STEPS) -> None:
         self.m = check_int(m, "m", low=0)
         self.reg = check_float(reg, "reg", low=0.0)
         self.governor = check_choice(governor, "governor", GOVERNORS)
@@ -431,6 +438,8 @@ class Accelerator:
         self.stall_window = check_int(stall_window, "stall_window", low=1)
         self.stall_factor = check_float(stall_factor, "stall_factor", low=0.0, high=1.0, low_inclusive=False)
         self.stall_steps = check_int(stall_steps, "stall_steps", low=0)
+        self.stall_momentum = None if stall_momentum is None else check_float(stall_momentum, "stall_momentum", low=0.0)
+        self.lookahead_steps = check_int(lookahead_steps, "lookahead_steps", low=1)
         self.relaxation = check_float(relaxation, "relaxation", low=0.0, high=2.0, low_inclusive=False)
         self.h = None if h is None else check_float(h, "h", low=0.0, low_inclusive=False)
         self.smooth = check_bool(smooth, "smooth")
@@ -455,6 +464,7 @@ class Accelerator:
         self._bound = np.inf
         self._stalled = 0  # steps left under the dissipative bound (-1: for good)
         self._res_hist: list[float] = []
+        self._beta_hist: list[float] = []  # raw beta_bar of the latest run of accepted extrapolations (stall_momentum)
         self._known: _Bracket | None = None  # what is known of the energy of the point last returned
         self._trial: _Trial | None = None  # set while the point last returned is a lookahead trial
 
@@ -596,7 +606,7 @@ class Accelerator:
             if self._stalled == 0:
                 hist = self._res_hist
                 hist.append(nr)
-                if len(hist) > self.stall_window and nr > self.stall_factor * hist.pop(0):
+                if len(hist) > self.stall_window and nr > self.stall_factor * hist.pop(0) and self._heavy_ball():
                     # stagnation: ||r|| has not fallen by stall_factor over stall_window steps
                     self._stalled = self.stall_steps or -1
                     hist.clear()
@@ -616,15 +626,14 @@ class Accelerator:
         trial, self._trial = self._trial, None
         if trial is not None and trial.point is not x:  # the caller did not go on from the trial point
             trial = None
-        give_up = trial is not None and nr > trial.last_nr  # ||r|| rose during the trial: back to the anchor
         k = self.memory
         if self._cool > 0:  # plain steps after a rejection (see ``cooldown``)
             self._cool -= 1
             k = 0
         out = Tx
         bx = self._bracket_of(x, r, nr) if energy is not None else None
-        ref, rejected = None, give_up
-        if k > 0 and not give_up:
+        ref, rejected = None, False
+        if k > 0:
             reg = self.reg if self._eps < 1e-10 else max(self.reg, self._eps)
             gamma, info.theta = self._window.solve(r, reg, nr)
             info.beta_bar_raw = info.beta_bar = float(-gamma.sum())
@@ -652,8 +661,8 @@ class Accelerator:
                 # the rejected candidate becomes a trial point: the next steps go on from it, and their
                 # candidates must pass the anchor's reference, else the anchor's base step is taken
                 if trial is None:
-                    trial = _Trial(cand, x, r, nr, Tx, bx, ref, margin, info.beta_bar_raw, LOOKAHEAD_STEPS, nr)
-                trial.point, trial.left, trial.last_nr = cand, trial.left - 1, nr
+                    trial = _Trial(cand, x, r, nr, Tx, bx, ref, margin, info.beta_bar_raw, self.lookahead_steps)
+                trial.point, trial.left = cand, trial.left - 1
                 self._trial = trial
                 self._known = _Bracket(cand, e_cand, e_cand) if math.isfinite(e_cand) else _Bracket(cand)
                 out, info.accepted, info.trial = cand, False, True
@@ -681,8 +690,24 @@ class Accelerator:
                 bT.parent = (bx.lo, bx.hi, r, nr)
             self._known = bT
         self._beta_prev = info.beta_bar if (info.accepted and k > 0) else 0.0
+        if self.stall_momentum is not None and not info.trial:
+            if info.accepted and k > 0:
+                self._beta_hist.append(info.beta_bar_raw)
+                del self._beta_hist[: -self.stall_window]
+            else:
+                self._beta_hist.clear()
         self.info = info
         return out
+
+    def _heavy_ball(self) -> bool:
+        """Whether a stagnation may switch on the dissipative bound: always, or with ``stall_momentum``, only if
+        the last ``stall_window`` steps were accepted extrapolations whose median raw momentum beta_bar is within
+        ``stall_momentum`` of 1 (AA moving as an undamped heavy ball, the regime the bound is for; not AA's
+        large cancelling extrapolations, beta_bar of 1e3-1e4 either sign, which are making progress)."""
+        if self.stall_momentum is None:
+            return True
+        bh = self._beta_hist
+        return len(bh) >= self.stall_window and abs(float(np.median(bh)) - 1.0) <= self.stall_momentum
 
     def iterate(self, y: Array) -> Array:
         """The point of the guarded (monotone) sequence that ``y``, the point the last step returned, stands
@@ -700,9 +725,9 @@ class Accelerator:
 class _Trial:
     """A rejected candidate taken as a trial point (``on_reject="lookahead"``): the point, the step it was
     rejected at (x, r, |r|, T x, the bracket of E(x)), that step's guard reference and margin, the rejected
-    candidate's raw momentum, the trial points still allowed, and |r| at the latest trial point."""
+    candidate's raw momentum, and the trial points still allowed."""
 
-    __slots__ = ("point", "x", "r", "nr", "Tx", "bx", "ref", "margin", "beta_raw", "left", "last_nr")
+    __slots__ = ("point", "x", "r", "nr", "Tx", "bx", "ref", "margin", "beta_raw", "left")
 
     def __init__(self, *values: object) -> None:
         for name, value in zip(self.__slots__, values):

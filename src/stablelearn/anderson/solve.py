@@ -20,12 +20,15 @@ from .._conventions import check_bool, check_choice, check_float, check_int, che
 from . import _backend as B
 from ._backend import Array
 from .aa1 import TypeOneSafeguarded
-from .accelerator import GOVERNORS, GUARD_REFS, Accelerator, StepInfo
+from .accelerator import GOVERNORS, GUARD_REFS, LOOKAHEAD_STEPS, Accelerator, StepInfo
 from .maps import estimate_L, gd_map, prox_grad_map
 
 METHODS = ("gd", "fista", "fista_restart", "aa", "aa_safe", "aa1_safe", "egaa")
-#: EG-AA presets (docs/anderson.md, "Presets"; all reconstructed). "hybrid" is the default.
+#: EG-AA presets (docs/anderson.md, "Presets"; all reconstructed). "watchdog" is the default.
 PRESETS: dict[str, dict[str, Any]] = {
+    # "hybrid" whose stagnation test fires only while AA moves as a heavy ball (median beta_bar within 0.25
+    # of 1), and whose rejected candidates become trial points (sixth pass)
+    "watchdog": {"governor": "hybrid", "guard_ref": "auto", "on_reject": "lookahead", "stall_momentum": 0.25},
     # "bracket" + the dissipative bound for stall_steps steps after a stagnation test fires (third pass)
     "hybrid": {"governor": "hybrid", "guard_ref": "auto"},
     # guard F(T x) where convexity brackets it for free, else the descent bound; trust-region governor
@@ -34,7 +37,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "faithful": {"governor": "dissipative", "guard_ref": "base_step"},  # guard F(T x) + dissipative governor
     "robust": {"governor": "none", "guard_ref": "base_step"},  # guard F(T x) only
 }
-DEFAULT_PRESET = "hybrid"
+DEFAULT_PRESET = "watchdog"
 ENERGIES = ("potential", "residual")
 DIVERGENCE_FACTOR = 1e8
 _TINY = float(np.finfo(float).tiny)
@@ -45,7 +48,7 @@ STATUSES = check_statuses(("converged", "max_iter", "diverged", "non_finite"), "
 _DEFAULTS: dict[str, Any] = {"m": 5, "reg": 1e-10, "relaxation": 1.0, "preset": DEFAULT_PRESET, "a": 4.0,
                              "beta_max": 1.0, "growth": 10.0, "sigma": 0.0, "restart_on_reject": None,
                              "cooldown": None, "on_reject": None, "stall_window": 20, "stall_factor": 0.9,
-                             "stall_steps": 20}
+                             "stall_steps": 20, "stall_momentum": None, "lookahead_steps": LOOKAHEAD_STEPS}
 _USES: dict[str, set[str]] = {
     "gd": set(), "fista": set(), "fista_restart": set(),
     "aa": {"m", "reg", "relaxation"},
@@ -53,11 +56,11 @@ _USES: dict[str, set[str]] = {
     "aa1_safe": {"m"},
     "egaa": {"m", "reg", "relaxation", "preset", "governor", "a", "beta_max", "growth", "energy", "guard_ref",
              "sigma", "restart_on_reject", "cooldown", "on_reject", "stall_window", "stall_factor",
-             "stall_steps"},
+             "stall_steps", "stall_momentum", "lookahead_steps"},
 }
 _GOVERNOR_OPTIONS = {"a": ("dissipative", "hybrid"), "beta_max": ("dissipative", "cap", "trust", "hybrid"),
                      "growth": ("trust", "hybrid"), "stall_window": ("hybrid",), "stall_factor": ("hybrid",),
-                     "stall_steps": ("hybrid",)}
+                     "stall_steps": ("hybrid",), "stall_momentum": ("hybrid",)}
 
 
 @dataclass
@@ -332,7 +335,7 @@ def _resolve_options(method: str, given: dict[str, Any]) -> dict[str, Any]:
         return opts
     preset = check_choice(opts["preset"], "preset", tuple(PRESETS))
     for key, value in PRESETS[preset].items():
-        if given.get(key) is None:
+        if given.get(key) is None and not (key == "on_reject" and given.get("restart_on_reject") is not None):
             opts[key] = value
     opts["governor"] = check_choice(opts["governor"], "governor", GOVERNORS)
     opts["guard_ref"] = check_choice(opts["guard_ref"], "guard_ref", GUARD_REFS)
@@ -345,6 +348,9 @@ def _resolve_options(method: str, given: dict[str, Any]) -> dict[str, Any]:
                          + ")")
     if given.get("sigma") is not None and opts["guard_ref"] != "monotone":
         raise ValueError(f"guard_ref={opts['guard_ref']!r} does not use sigma (sigma is used by guard_ref='monotone')")
+    if given.get("lookahead_steps") is not None and opts["on_reject"] != "lookahead":
+        raise ValueError(f"on_reject={opts['on_reject'] or 'restart'!r} does not use lookahead_steps (lookahead_steps is used by "
+                         "on_reject='lookahead')")
     return opts
 
 
@@ -376,6 +382,8 @@ def solve(
     stall_window: int | None = None,
     stall_factor: float | None = None,
     stall_steps: int | None = None,
+    stall_momentum: float | None = None,
+    lookahead_steps: int | None = None,
     tol: float = 1e-10,
     max_iter: int = 1000,
     callback: Callable[[int, Array, StepInfo], None] | None = None,
@@ -413,13 +421,13 @@ def solve(
         ``"aa"``: type-II AA(m) (Walker & Ni 2011); ``"aa_safe"``: AA with the SCS residual safeguard;
         ``"aa1_safe"``: AA-I-S (Zhang, O'Donoghue & Boyd 2020); ``"egaa"``: Energy-Guarded AA
         (arXiv 2512.21269, reconstructed: docs/anderson.md).
-    preset : {"hybrid", "bracket", "trust", "faithful", "robust"}, optional
-        EG-AA preset (default ``"hybrid"``; docs/anderson.md, "Presets"). ``governor`` and ``guard_ref``
-        override it.
+    preset : {"watchdog", "hybrid", "bracket", "trust", "faithful", "robust"}, optional
+        EG-AA preset (default ``"watchdog"``; docs/anderson.md, "Presets"). The options it sets
+        (``governor``, ``guard_ref``, ``on_reject``, ``stall_momentum``) can be overridden.
     m, reg, relaxation : optional
         Window (default 5, clipped to ``x0.size``), relative Tikhonov weight (1e-10) and mixing (1.0)
         of the AA-family methods.
-    governor, a, beta_max, growth, guard_ref, sigma, cooldown, on_reject, stall_window, stall_factor, stall_steps : optional
+    governor, a, beta_max, growth, guard_ref, sigma, cooldown, on_reject, stall_window, stall_factor, stall_steps, stall_momentum, lookahead_steps : optional
         EG-AA's inertial governor and energy guard, see :class:`~stablelearn.anderson.Accelerator`.
     restart_on_reject : bool, optional
         Deprecated alias of ``on_reject`` (True: ``"restart"``, False: ``"keep"``); a ``ValueError`` if
@@ -470,7 +478,8 @@ def solve(
                                      "guard_ref": guard_ref, "sigma": sigma, "restart_on_reject": restart_on_reject,
                                      "relaxation": relaxation, "cooldown": cooldown, "on_reject": on_reject,
                                      "stall_window": stall_window, "stall_factor": stall_factor,
-                                     "stall_steps": stall_steps})
+                                     "stall_steps": stall_steps, "stall_momentum": stall_momentum,
+                                     "lookahead_steps": lookahead_steps})
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
     if callback is not None and not callable(callback):
@@ -547,7 +556,8 @@ def solve(
                           sigma=opts["sigma"], restart_on_reject=opts["restart_on_reject"],
                           relaxation=opts["relaxation"], cooldown=opts["cooldown"], on_reject=opts["on_reject"],
                           stall_window=opts["stall_window"], stall_factor=opts["stall_factor"],
-                          stall_steps=opts["stall_steps"], h=h if T is None and energy == "potential" else None,
+                          stall_steps=opts["stall_steps"], stall_momentum=opts["stall_momentum"],
+                          lookahead_steps=opts["lookahead_steps"], h=h if T is None and energy == "potential" else None,
                           smooth=T is None and prox is None and energy == "potential")
         stepper = _Accelerated(acc, oracle.F if energy == "potential" else oracle.residual_energy)
     record_F = check_bool(record_F, "record_F")
