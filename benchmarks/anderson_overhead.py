@@ -98,7 +98,8 @@ def main() -> None:
         rows.append([p.name, k, *(f"{best[m][0] / k * 1e6:.0f} / {best[m][1] / k * 1e6:.0f}" for m in fns),
                      round(best["egaa"][1] / best["aa"][1], 3), round(best["egaa F, grad"][1] / best["aa"][1], 3),
                      round(eg.n_F / max(eg.n_iter, 1), 3), round(calls, 3),
-                     round((cost["value_and_grad"] - cost["grad"]) * 1e6, 1), round((cost["F, grad"] - cost["grad"]) * 1e6, 1),
+                     round((cost["value_and_grad"] - cost["grad"]) * 1e6, 1),
+                     round((cost["F, grad"] - cost["grad"]) * 1e6, 1),
                      round(1.0 + (calls * cost["value_and_grad"] - cost["grad"]) / aa_iter, 3)]
                     + ([round(best[m][1] / best[f"baseline {m}"][1], 3) for m in ("aa", "egaa")] if old else []))
         out.append({"problem": p.name, "iterations": k, "best_wall_s": {m: best[m][0] for m in fns},

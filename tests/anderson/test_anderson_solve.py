@@ -397,7 +397,8 @@ def test_restart_on_reject_is_a_deprecated_alias_of_on_reject(logreg_raw):
 _REFERENCE = Path(__file__).parent / "data" / "reference_iterates.npz"
 _REF_CASES = {"quadratic": lambda: quadratic(60, 1e4, seed=3), "lasso": lambda: lasso(40, 80, 0.9, seed=3),
               "logistic": lambda: logistic("wine", False)}
-_REF_RUNS = {"aa": {"method": "aa"}, "hybrid": {"method": "egaa", "preset": "hybrid"}, "faithful": {"method": "egaa", "preset": "faithful"},
+_REF_RUNS = {"aa": {"method": "aa"}, "hybrid": {"method": "egaa", "preset": "hybrid"},
+             "faithful": {"method": "egaa", "preset": "faithful"},
              "trust": {"method": "egaa", "preset": "trust"}, "fista_restart": {"method": "fista_restart"}}
 
 

@@ -540,10 +540,9 @@ class Accelerator:
         known bounds cannot decide: the decision is the one the fully evaluated guard would take
         (docs/anderson.md, "The guard"). Returns the decision and E(cand) (inf if not evaluated)."""
         hi_ref = self._threshold(ref.hi, margin)
-        lo_x = bx.lo
-        if self.smooth and lo_x > -np.inf and self.h is not None:
+        if self.smooth and self.h is not None and math.isfinite(bx.lo):
             # convexity: E(cand) >= E(x) + <grad E(x), cand - x> = E(x) - <r, cand - x> / h
-            if lo_x - (float(r @ cand) - float(r @ bx.point)) / self.h > hi_ref:
+            if bx.lo - (float(r @ cand) - float(r @ bx.point)) / self.h > hi_ref:
                 return False, np.inf  # certainly rejected: E(cand) is not needed
         info.n_energy += 1
         e_cand = float(energy(cand))

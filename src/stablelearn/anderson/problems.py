@@ -1,9 +1,10 @@
 """The reproduction suite (docs/anderson.md, "Reproduction"): quadratics, lasso, logistic and ridge regression.
 
 Every constructor returns a ``Problem`` with ``grad`` (of the smooth part), ``F`` (the full
-objective), ``value_and_grad`` (both in one call, sharing their work), ``prox`` (None for smooth problems), ``L``, ``mu``, ``x0`` and a reference ``F_star``
-together with how it was obtained (``F_star_method``: closed form or a high-accuracy solve).
-Data come from seeded generators or scikit-learn's bundled data sets (no network).
+objective), ``value_and_grad`` (both in one call, sharing their work), ``prox`` (None for smooth
+problems), ``L``, ``mu``, ``x0`` and a reference ``F_star`` together with how it was obtained
+(``F_star_method``: closed form or a high-accuracy solve). Data come from seeded generators or
+scikit-learn's bundled data sets (no network).
 """
 
 from __future__ import annotations

@@ -349,8 +349,8 @@ def _resolve_options(method: str, given: dict[str, Any]) -> dict[str, Any]:
     if given.get("sigma") is not None and opts["guard_ref"] != "monotone":
         raise ValueError(f"guard_ref={opts['guard_ref']!r} does not use sigma (sigma is used by guard_ref='monotone')")
     if given.get("lookahead_steps") is not None and opts["on_reject"] != "lookahead":
-        raise ValueError(f"on_reject={opts['on_reject'] or 'restart'!r} does not use lookahead_steps (lookahead_steps is used by "
-                         "on_reject='lookahead')")
+        raise ValueError(f"on_reject={opts['on_reject'] or 'restart'!r} does not use lookahead_steps "
+                         "(lookahead_steps is used by on_reject='lookahead')")
     return opts
 
 
