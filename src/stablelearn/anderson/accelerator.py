@@ -482,12 +482,17 @@ class Accelerator:
             return self._bound
         return np.inf
 
+    @staticmethod
+    def _energy(point: Array, energy: Callable[[Array], float], info: StepInfo) -> float:
+        """E(point), counted in ``info.n_energy``; non-finite values become inf."""
+        info.n_energy += 1
+        val = float(energy(point))
+        return val if math.isfinite(val) else np.inf
+
     def _evaluate(self, b: "_Bracket", energy: Callable[[Array], float], info: StepInfo) -> float:
-        """The exact energy of ``b.point`` (evaluated once; non-finite values become inf)."""
+        """The exact energy of ``b.point`` (evaluated once)."""
         if b.lo != b.hi:
-            info.n_energy += 1
-            val = float(energy(b.point))
-            b.lo = b.hi = val if math.isfinite(val) else np.inf
+            b.lo = b.hi = self._energy(b.point, energy, info)
         return b.hi
 
     def _threshold(self, e: float, margin: float) -> float:
@@ -544,10 +549,9 @@ class Accelerator:
             # convexity: E(cand) >= E(x) + <grad E(x), cand - x> = E(x) - <r, cand - x> / h
             if bx.lo - (float(r @ cand) - float(r @ bx.point)) / self.h > hi_ref:
                 return False, np.inf  # certainly rejected: E(cand) is not needed
-        info.n_energy += 1
-        e_cand = float(energy(cand))
-        if not (e_cand <= hi_ref and math.isfinite(e_cand)):  # a NaN or infinite E(cand) fails
-            return False, e_cand if math.isfinite(e_cand) else np.inf
+        e_cand = self._energy(cand, energy, info)
+        if e_cand == np.inf or e_cand > hi_ref:  # (a NaN or infinite E(cand) is inf here, and fails)
+            return False, e_cand
         if e_cand <= self._threshold(ref.lo, margin):
             return True, e_cand
         return e_cand <= self._threshold(self._evaluate(ref, energy, info), margin), e_cand

@@ -164,9 +164,9 @@ class _Shared:
         self._cache: list[tuple[Array, float, Array]] = []
 
     def _at(self, x: Array) -> tuple[Array, float, Array]:
-        for entry in self._cache:
-            if entry[0] is x:
-                return entry
+        entry = _Oracle._find(self._cache, x)
+        if entry is not None:
+            return entry
         out = self._vg(x)
         try:
             value, g = out
