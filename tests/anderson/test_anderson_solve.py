@@ -309,7 +309,8 @@ def test_default_preset_evaluations_iterations_and_monotone_on_suite_kinds(name)
 
 def test_tie_rule_keeps_the_rounding_tail_free_of_rejections():
     """Once F is at rounding level, candidates within 8 eps |F| of the descent reference are ties and accepted;
-    without the rule (guard_ref="monotone") dozens of such steps are rejections, each costing one more evaluation.
+    without the rule (guard_ref="monotone") such steps are rejections (14 to 78 of 400 as the CPU's kernels and
+    the start's last bits vary), each costing one more evaluation.
     The quadratic is offset by 1e4 so that F's evaluation error (about 1e-12, from terms of size 1e4) lies well
     inside 8 eps |F| (2e-11) on any CPU. Unshifted, F = -628 is the difference of such terms, its evaluation error
     can exceed 8 eps |F|, and the tail then has a rejection now and then, depending on the CPU's rounding."""
@@ -322,7 +323,7 @@ def test_tie_rule_keeps_the_rounding_tail_free_of_rejections():
     runs = [solve(p.x0, value_and_grad=shifted, L=p.L, max_iter=400, tol=0.0, **kw)
             for kw in ({}, {"guard_ref": "monotone"})]  # converges to rounding level in well under 100 iterations
     assert runs[0].history.accepted.all() and runs[0].n_F == runs[0].n_iter
-    assert np.sum(~runs[1].history.accepted) > 20
+    assert np.sum(~runs[1].history.accepted) > 0
 
 
 def test_default_preset_no_worse_than_aa_on_the_quick_suite():

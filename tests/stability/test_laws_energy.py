@@ -143,7 +143,12 @@ def test_sup_energy_and_gramian_on_jordan_and_stable():
     assert sup.verdict == "subexponential growth"
     np.testing.assert_allclose(sup.growth, 4.0, rtol=1e-3)  # c2 ~ T^2
     gram = backward_gramian(np.repeat(J[None], 4000, axis=0))
-    assert gram.verdict == "subexponential growth" and gram.identity_error < 1e-10
+    eps = np.finfo(float).eps  # the identity to within Higham's bound (2d + 2) eps for the quadratic forms
+    assert gram.verdict == "subexponential growth" and gram.identity_error <= 6 * eps
+    rng = np.random.default_rng(0)
+    Q = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    growing = backward_gramian(np.repeat(((Q * [1.05, 0.5, -0.9]) @ Q.T)[None], 4000, axis=0))
+    assert growing.verdict == "exponential growth" and growing.identity_error <= 8 * eps  # P_0 ~ 1e169
     stable = backward_gramian(np.repeat(np.diag([0.5, -0.9])[None], 400, axis=0))
     # P_0 = sum_t A^{2t}: c2 = 1 / (1 - 0.81)
     assert stable.c2[-1] == pytest.approx(1 / (1 - 0.81), rel=1e-8)

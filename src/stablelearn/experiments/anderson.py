@@ -263,15 +263,18 @@ def run(ctx: Context) -> Result:
                          counts)
 
     claims = []
-    data = {"iters": {}, "F_star_method": {}, "below_reference": {}, "F_per_iter": {}, "largest_rise": {}}
+    data = {"iters": {}, "final_gap": {}, "F_star_method": {}, "below_reference": {}, "F_per_iter": {},
+            "largest_rise": {}}
     for name in names:
         data["iters"][name] = {label: [_iters_to(res[name][label], t) for t in TARGETS] for label in METHODS}
+        final = {label: float(_gap(res[name][label])[-1]) for label in EGAA}
+        data["final_gap"][name] = {label: g if np.isfinite(g) else None for label, g in final.items()}
         data["F_per_iter"][name] = {label: res[name][label]["n_F"] / max(res[name][label]["n_iter"], 1)
                                     for label in EGAA}
         data["F_star_method"][name] = res[name]["AA"]["F_star_method"]
         data["below_reference"][name] = float(min(np.min(_gap(o)) for o in res[name].values()))
     logistic_names = [n for n in names if n.startswith("logistic")]
-    aa_div = [n for n in names if _diverged(res[n]["AA"])]
+    aa_div = data["aa_diverged"] = [n for n in names if _diverged(res[n]["AA"])]
     for label in EGAA:
         worse = [n for n in names if not _no_worse(res[n][label], res[n]["AA"])]
         claims.append(Claim(
