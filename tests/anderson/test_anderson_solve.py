@@ -431,8 +431,9 @@ def test_fast_loop_reproduces_the_previous_implementation():
     """The per-iteration fast path (fourth pass) and everything since changed no arithmetic: 150 iterations of AA,
     three EG-AA presets and FISTA+restart give, bit for bit, the iterates and F counts that the implementation
     before it (commit 502fc1c) gave, both run with pinned kernels (tests/pinned.py; the recording is
-    tests/anderson/data/reference_iterates.npz). The recorded objective values agree to 1e-15 relative (a few ulps), not bit for bit:
-    the suite's F was rewritten since (it shares its matrix product with ``value_and_grad``)."""
+    tests/anderson/data/reference_iterates.npz). The recorded objective values agree to 1e-15 relative (a few
+    ulps), not bit for bit: the suite's F was rewritten since (it shares its matrix product with
+    ``value_and_grad``)."""
     pinned.compare(_REFERENCE, __file__, "reference_runs", rtol={"/F": 1e-15})
 
 
@@ -479,17 +480,32 @@ def test_lookahead_steps_bounds_the_trial_points(logreg_raw):
         logreg_raw.solve(lookahead_steps=0, max_iter=3)
 
 
+def stall_momentum_runs() -> dict[str, np.ndarray]:
+    """250 steps of "hybrid" with and without ``stall_momentum=0.25`` and of "bracket", on a diagonal quadratic
+    and on ridge/digits with a tiny l2."""
+    out = {}
+    for name, p in (("quadratic", quadratic(2000, 1e4, seed=11, rotate=False)), ("ridge", ridge("digits", 3e-5))):
+        for run, kw in (("hybrid", {"preset": "hybrid"}), ("momentum", {"preset": "hybrid", "stall_momentum": 0.25}),
+                        ("bracket", {"preset": "bracket"})):
+            out[f"{name}/{run}"] = p.solve("egaa", max_iter=250, tol=0.0, **kw).x
+    return out
+
+
 def test_stall_momentum_lets_the_stagnation_test_fire_only_for_a_heavy_ball():
     """The hybrid governor's stagnation test with ``stall_momentum``: on a diagonal quadratic where AA stalls
     with beta_bar near 1 the dissipative episodes still start (the governor caps beta_bar); where AA stalls in
     the residual while extrapolating with |beta_bar| of 1e3-1e4 (ridge/digits, tiny l2) they do not, and the
-    run is the trust-region rule's ("bracket") step for step."""
-    run = lambda p, preset, **kw: p.solve("egaa", preset=preset, max_iter=250, tol=0.0, **kw).x
-    q = quadratic(2000, 1e4, seed=11, rotate=False)
-    assert not np.array_equal(run(q, "hybrid", stall_momentum=0.25), run(q, "bracket"))
+    run is the trust-region rule's ("bracket") step for step. On ridge/digits that holds for most, not all, of
+    the last bits of rounding (on 15 of 20 starts perturbed by 1e-13, the others fire after step 159, where
+    without the condition every start fires at steps 155-227), so the runs are made with pinned kernels."""
+    reason = pinned.unsupported()
+    if reason:
+        pytest.skip(reason)
+    x = pinned.run(__file__, "stall_momentum_runs")
+    assert not np.array_equal(x["quadratic/momentum"], x["quadratic/bracket"])
+    assert np.array_equal(x["ridge/momentum"], x["ridge/bracket"])
+    assert not np.array_equal(x["ridge/hybrid"], x["ridge/bracket"])  # without the condition the test fires
     r = ridge("digits", 3e-5)
-    assert np.array_equal(run(r, "hybrid", stall_momentum=0.25), run(r, "bracket"))
-    assert not np.array_equal(run(r, "hybrid"), run(r, "bracket"))  # without the condition the test fires
     with pytest.raises(ValueError, match="governor='trust' does not use stall_momentum"):
         r.solve("egaa", preset="bracket", stall_momentum=0.25, max_iter=3)
 
