@@ -58,7 +58,12 @@ def platform() -> str:
 
 def run(path: str | Path, function: str, timeout: float = 300.0) -> dict[str, np.ndarray]:
     """``function()`` of the module at ``path`` (a dict of arrays), computed in a fresh interpreter under
-    :data:`PINNED_ENV`."""
+    :data:`PINNED_ENV`; skipped (with the reason) where the CPU cannot run the pinned kernels."""
+    import pytest
+
+    reason = unsupported()
+    if reason:
+        pytest.skip(reason)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.npz"
         proc = subprocess.run([sys.executable, __file__, str(path), function, str(out)], capture_output=True,
@@ -76,14 +81,11 @@ def compare(recorded: Path, path: str | Path, function: str, timeout: float = 30
     kernels or the recording was made with other library versions."""
     import pytest
 
-    reason = unsupported()
-    if reason:
-        pytest.skip(reason)
     with np.load(recorded) as f:
         rec = {k: f[k] for k in f.files}
-    made = str(rec.pop(PLATFORM_KEY))
-    if made != platform():
-        pytest.skip(f"recorded with {made}, running with {platform()}")
+    made, here = str(rec.pop(PLATFORM_KEY)), platform()
+    if made != here:
+        pytest.skip(f"recorded with {made}, running with {here}")
     got = run(path, function, timeout)
     assert sorted(got) == sorted(rec)
     for k, v in got.items():

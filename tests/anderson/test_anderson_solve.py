@@ -498,9 +498,6 @@ def test_stall_momentum_lets_the_stagnation_test_fire_only_for_a_heavy_ball():
     run is the trust-region rule's ("bracket") step for step. On ridge/digits that holds for most, not all, of
     the last bits of rounding (on 15 of 20 starts perturbed by 1e-13, the others fire after step 159, where
     without the condition every start fires at steps 155-227), so the runs are made with pinned kernels."""
-    reason = pinned.unsupported()
-    if reason:
-        pytest.skip(reason)
     x = pinned.run(__file__, "stall_momentum_runs")
     assert not np.array_equal(x["quadratic/momentum"], x["quadratic/bracket"])
     assert np.array_equal(x["ridge/momentum"], x["ridge/bracket"])

@@ -319,8 +319,8 @@ def backward_gramian(transitions: np.ndarray, horizons: object = None, *, seed: 
             break
         ratios.append(1.0 - 1.0 / np.linalg.eigvalsh(Ps[s])[-1])
         dv = rng.standard_normal(A.shape[1])
-        Ad = A[s] @ dv
-        lhs, rhs = Ad @ Ps[s + 1] @ Ad, dv @ Ps[s] @ dv - dv @ dv
-        scale = np.abs(Ad) @ np.abs(Ps[s + 1]) @ np.abs(Ad) + np.abs(dv) @ np.abs(Ps[s]) @ np.abs(dv) + dv @ dv
+        Ad, dd = A[s] @ dv, dv @ dv
+        lhs, rhs = Ad @ Ps[s + 1] @ Ad, dv @ Ps[s] @ dv - dd
+        scale = np.abs(Ad) @ np.abs(Ps[s + 1]) @ np.abs(Ad) + np.abs(dv) @ np.abs(Ps[s]) @ np.abs(dv) + dd
         err = max(err, abs(lhs - rhs) / scale)
     return GramianEnergy(hs, c2, np.asarray(ratios), float(err), horizon_verdict(np.sqrt(c2[-3:]), flat=0.02))
